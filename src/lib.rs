@@ -66,3 +66,6 @@ pub use error::{Error, Result};
 pub use task::{Responder, Task};
 pub use tensor::{DType, Dim, Element, ModelSpec, Tensor, TensorSpec};
 pub use trace::Timeline;
+
+/// The 16-bit float element type (from the `half` crate).
+pub use half::f16;

@@ -60,22 +60,40 @@ pub(crate) fn run<B: Backend>(
     };
     for mut job in jobs {
         if completion.is_none() {
-            finish(&shared, job, Err(Error::Internal("no completion thread".into())), &free_tx);
+            finish(
+                &shared,
+                job,
+                Err(Error::Internal("no completion thread".into())),
+                &free_tx,
+            );
             continue;
         }
         let start = Instant::now();
         let span = tracing::trace_span!("submit", batch = job.info.id, instance = i);
         let submitted = span.in_scope(|| {
-            catch_unwind(AssertUnwindSafe(|| shared.backend.submit(&mut instance, &mut job.slot.slot)))
-                .unwrap_or_else(|p| Err(Error::from_panic(p)))
+            catch_unwind(AssertUnwindSafe(|| {
+                shared.backend.submit(&mut instance, &mut job.slot.slot)
+            }))
+            .unwrap_or_else(|p| Err(Error::from_panic(p)))
         });
         if let Some(tl) = &shared.timeline {
-            tl.record(Track::Instance(i), Phase::Submit, job.info.id, start, Instant::now());
+            tl.record(
+                Track::Instance(i),
+                Phase::Submit,
+                job.info.id,
+                start,
+                Instant::now(),
+            );
         }
         match submitted {
             Ok(()) => {
                 if let Err(crossbeam_channel::SendError(job)) = done_tx.send(job) {
-                    finish(&shared, job, Err(Error::Internal("completion thread is gone".into())), &free_tx);
+                    finish(
+                        &shared,
+                        job,
+                        Err(Error::Internal("completion thread is gone".into())),
+                        &free_tx,
+                    );
                 }
             }
             Err(e) => finish(&shared, job, Err(e), &free_tx),
@@ -88,16 +106,29 @@ pub(crate) fn run<B: Backend>(
     drop(instance);
 }
 
-fn complete_loop<B: Backend>(i: usize, shared: Arc<Shared<B>>, done: Receiver<InFlight<B>>, free_tx: Sender<SlotBox<B>>) {
+fn complete_loop<B: Backend>(
+    i: usize,
+    shared: Arc<Shared<B>>,
+    done: Receiver<InFlight<B>>,
+    free_tx: Sender<SlotBox<B>>,
+) {
     for mut job in done {
         let start = Instant::now();
         let span = tracing::trace_span!("complete", batch = job.info.id, instance = i);
         let outputs = span.in_scope(|| {
-            catch_unwind(AssertUnwindSafe(|| shared.backend.complete(&mut job.slot.slot)))
-                .unwrap_or_else(|p| Err(Error::from_panic(p)))
+            catch_unwind(AssertUnwindSafe(|| {
+                shared.backend.complete(&mut job.slot.slot)
+            }))
+            .unwrap_or_else(|p| Err(Error::from_panic(p)))
         });
         if let Some(tl) = &shared.timeline {
-            tl.record(Track::Completion(i), Phase::Complete, job.info.id, start, Instant::now());
+            tl.record(
+                Track::Completion(i),
+                Phase::Complete,
+                job.info.id,
+                start,
+                Instant::now(),
+            );
         }
         finish(&shared, job, outputs, &free_tx);
     }
@@ -110,7 +141,11 @@ pub(crate) fn finish<B: Backend>(
     outputs: Result<Vec<B::Output>>,
     free_tx: &Sender<SlotBox<B>>,
 ) {
-    let InFlight { slot, info, members } = job;
+    let InFlight {
+        slot,
+        info,
+        members,
+    } = job;
     let n = members.len() as u64;
     shared.counters.batches.fetch_add(1, Relaxed);
     shared.counters.batched_requests.fetch_add(n, Relaxed);

@@ -39,17 +39,31 @@ impl Counters {
     pub fn snapshot(&self) -> Stats {
         let batches = self.batches.load(Relaxed);
         let batched = self.batched_requests.load(Relaxed);
-        let per = |total: u64, n: u64| if n == 0 { Duration::ZERO } else { Duration::from_nanos(total / n) };
+        let per = |total: u64, n: u64| {
+            if n == 0 {
+                Duration::ZERO
+            } else {
+                Duration::from_nanos(total / n)
+            }
+        };
         Stats {
             uptime: self.started.elapsed(),
             submitted: self.submitted.load(Relaxed),
             completed: self.completed.load(Relaxed),
             failed: self.failed.load(Relaxed),
             batches,
-            mean_batch: if batches == 0 { 0.0 } else { batched as f64 / batches as f64 },
+            mean_batch: if batches == 0 {
+                0.0
+            } else {
+                batched as f64 / batches as f64
+            },
             mean_queue: per(self.queue_ns.load(Relaxed), batched),
             mean_prepare: per(self.prepare_ns.load(Relaxed), batches),
-            instance_busy: self.busy_ns.iter().map(|b| Duration::from_nanos(b.load(Relaxed))).collect(),
+            instance_busy: self
+                .busy_ns
+                .iter()
+                .map(|b| Duration::from_nanos(b.load(Relaxed)))
+                .collect(),
         }
     }
 }

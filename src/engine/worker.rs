@@ -26,7 +26,9 @@ pub(crate) fn run<B: Backend>(
     // A slot first, then the batch: the batch keeps growing while every slot is busy.
     while let Ok(mut slot) = free.recv() {
         let i = slot.instance;
-        let batch = shared.queue.next_batch(&shared.policy, &|| shared.is_idle(i), &mut rejects);
+        let batch = shared
+            .queue
+            .next_batch(&shared.policy, &|| shared.is_idle(i), &mut rejects);
         for (req, err) in rejects.drain(..) {
             shared.reject(req, err);
         }
@@ -73,19 +75,30 @@ pub(crate) fn run<B: Backend>(
         };
         let span = tracing::trace_span!("prepare", batch = id, size = members.len(), worker = k);
         let prepared = span.in_scope(|| {
-            catch_unwind(AssertUnwindSafe(|| shared.backend.prepare(&mut slot.slot, &info, inputs)))
-                .unwrap_or_else(|p| Err(Error::from_panic(p)))
+            catch_unwind(AssertUnwindSafe(|| {
+                shared.backend.prepare(&mut slot.slot, &info, inputs)
+            }))
+            .unwrap_or_else(|p| Err(Error::from_panic(p)))
         });
         let done = Instant::now();
         Counters::add(&shared.counters.prepare_ns, done - taken);
         if let Some(tl) = &shared.timeline {
             tl.record(Track::Worker(k), Phase::Prepare, id, taken, done);
         }
-        let job = InFlight { slot, info, members };
+        let job = InFlight {
+            slot,
+            info,
+            members,
+        };
         match prepared {
             Ok(()) => {
                 if let Err(crossbeam_channel::SendError(job)) = to_instance[i].send(job) {
-                    finish(&shared, job, Err(Error::Internal("instance thread is gone".into())), &free_tx);
+                    finish(
+                        &shared,
+                        job,
+                        Err(Error::Internal("instance thread is gone".into())),
+                        &free_tx,
+                    );
                 }
             }
             Err(e) => finish(&shared, job, Err(e), &free_tx),

@@ -68,7 +68,9 @@ impl<T> Responder<T> {
 
 impl<T> std::fmt::Debug for Responder<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Responder").field("cancelled", &self.is_cancelled()).finish()
+        f.debug_struct("Responder")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
     }
 }
 
@@ -77,7 +79,12 @@ impl<T: Send + 'static> Task<T> {
     /// stages) use this to hand out tasks.
     pub fn channel() -> (Responder<T>, Task<T>) {
         let (tx, rx) = oneshot::channel();
-        (Responder { tx }, Task { state: State::Waiting(rx) })
+        (
+            Responder { tx },
+            Task {
+                state: State::Waiting(rx),
+            },
+        )
     }
 
     /// A task that is already resolved.
@@ -98,7 +105,11 @@ impl<T: Send + 'static> Task<T> {
     /// Works from any thread with no async runtime. Called on an async runtime's thread it
     /// does not panic, but it does block that thread: prefer `.await` there.
     pub fn wait(mut self) -> Result<T> {
-        block::block_on(&mut self, None).unwrap_or_else(|| Err(Error::Internal("wait without deadline returned early".into())))
+        block::block_on(&mut self, None).unwrap_or_else(|| {
+            Err(Error::Internal(
+                "wait without deadline returned early".into(),
+            ))
+        })
     }
 
     /// Waits at most `timeout`. `None` means not ready yet; the task stays usable (and keeps
@@ -149,7 +160,9 @@ impl<T> Future for Task<T> {
                     return Poll::Ready(out);
                 }
                 State::Done => {
-                    return Poll::Ready(Err(Error::Internal("task polled after it resolved".into())))
+                    return Poll::Ready(Err(Error::Internal(
+                        "task polled after it resolved".into(),
+                    )))
                 }
             }
         }

@@ -64,7 +64,11 @@ pub struct TensorSpec {
 
 impl TensorSpec {
     /// A spec from a name, dtype and dims (`[Dim::from("N"), 3.into(), ...]`).
-    pub fn new(name: impl Into<String>, dtype: DType, shape: impl IntoIterator<Item = Dim>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        dtype: DType,
+        shape: impl IntoIterator<Item = Dim>,
+    ) -> Self {
         TensorSpec {
             name: name.into(),
             dtype,

@@ -173,7 +173,10 @@ impl Tensor {
         }
         let mut batch = 0usize;
         for (i, p) in parts.iter().enumerate() {
-            if p.dtype != first.dtype || p.shape.len() != first.shape.len() || p.shape[1..] != first.shape[1..] {
+            if p.dtype != first.dtype
+                || p.shape.len() != first.shape.len()
+                || p.shape[1..] != first.shape[1..]
+            {
                 return Err(Error::InvalidInput(format!(
                     "concat: part {i} is {} {}, part 0 is {} {} (all but the first dimension must match)",
                     p.dtype,
@@ -210,7 +213,11 @@ impl Tensor {
                 "split sizes {sizes:?} do not add up to the batch dimension {batch}"
             )));
         }
-        let row = if batch == 0 { 0 } else { self.data.len() / batch };
+        let row = if batch == 0 {
+            0
+        } else {
+            self.data.len() / batch
+        };
         let mut at = 0;
         Ok(sizes
             .iter()
@@ -271,7 +278,9 @@ mod nd {
 
     impl Tensor {
         /// A tensor copied from an ndarray array (any layout).
-        pub fn from_array<T: Element, S: Data<Elem = T>, D: Dimension>(a: &ArrayBase<S, D>) -> Tensor {
+        pub fn from_array<T: Element, S: Data<Elem = T>, D: Dimension>(
+            a: &ArrayBase<S, D>,
+        ) -> Tensor {
             let shape = a.shape().to_vec();
             let data: Vec<T> = a.iter().copied().collect();
             Tensor::new(shape, data).expect("an array's length matches its shape")
