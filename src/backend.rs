@@ -75,12 +75,7 @@ pub trait Backend: Send + Sync + 'static {
     fn new_slot(&self, instance: &mut Self::Instance, max_batch: usize) -> Result<Self::Slot>;
 
     /// Host work for a batch of validated inputs; see the trait docs.
-    fn prepare(
-        &self,
-        slot: &mut Self::Slot,
-        batch: &BatchInfo,
-        inputs: Vec<Self::Input>,
-    ) -> Result<()>;
+    fn prepare(&self, slot: &mut Self::Slot, batch: &BatchInfo, inputs: Vec<Self::Input>) -> Result<()>;
 
     /// Starts the prepared slot's device work.
     fn submit(&self, instance: &mut Self::Instance, slot: &mut Self::Slot) -> Result<()>;

@@ -121,15 +121,7 @@ impl Timeline {
         self.push(Track::Queue, phase, 0, Some(request), start, end);
     }
 
-    fn push(
-        &self,
-        track: Track,
-        phase: Phase,
-        batch: u64,
-        request: Option<u64>,
-        start: Instant,
-        end: Instant,
-    ) {
+    fn push(&self, track: Track, phase: Phase, batch: u64, request: Option<u64>, start: Instant, end: Instant) {
         let epoch = self.inner.epoch;
         let interval = Interval {
             track,
@@ -151,10 +143,7 @@ impl Timeline {
 
     /// The intervals of one phase, sorted by start.
     pub fn phase(&self, phase: Phase) -> Vec<Interval> {
-        self.intervals()
-            .into_iter()
-            .filter(|i| i.phase == phase)
-            .collect()
+        self.intervals().into_iter().filter(|i| i.phase == phase).collect()
     }
 
     /// Forgets everything recorded so far.

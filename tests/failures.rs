@@ -37,17 +37,8 @@ fn invalid_inputs_get_a_clear_error_and_others_succeed() {
             Tensor::new([4], vec![0.0f32; 4]).unwrap(),
             "expected f32 [N, 4], got f32 [4]",
         ),
-        (
-            Tensor::new([2, 4], vec![0.0f32; 8]).unwrap(),
-            "one item per request",
-        ),
-        (
-            Tensor::zeros(DType::F32, [1, 4])
-                .unwrap()
-                .reshape([1, 4])
-                .unwrap(),
-            "",
-        ),
+        (Tensor::new([2, 4], vec![0.0f32; 8]).unwrap(), "one item per request"),
+        (Tensor::zeros(DType::F32, [1, 4]).unwrap().reshape([1, 4]).unwrap(), ""),
         (item(-1.0, 4), "refused"),
     ];
     let mut tasks = Vec::new();
@@ -149,14 +140,9 @@ fn bad_settings_fail_at_build_time() {
         (Runtime::builder(sim()).depth(0), "depth"),
         (Runtime::builder(sim()).instances(0), "instances"),
         (Runtime::builder(sim()).queue_capacity(0), "queue_capacity"),
+        (Runtime::builder(sim()).max_batch(9), "exceeds the model's max batch 8"),
         (
-            Runtime::builder(sim()).max_batch(9),
-            "exceeds the model's max batch 8",
-        ),
-        (
-            Runtime::builder(sim())
-                .max_batch(4)
-                .preferred_batch_sizes([8]),
+            Runtime::builder(sim()).max_batch(4).preferred_batch_sizes([8]),
             "preferred batch size 8",
         ),
     ] {

@@ -11,11 +11,7 @@ use accelrt::{AsyncRuntime, Error, Overflow, Runtime, Timeline};
 use accelrt_sim::{SimBackend, SimConfig, SimControl};
 use common::{check, item};
 
-fn paused_runtime(
-    depth: usize,
-    capacity: usize,
-    overflow: Overflow,
-) -> (Runtime<SimBackend>, SimControl, Timeline) {
+fn paused_runtime(depth: usize, capacity: usize, overflow: Overflow) -> (Runtime<SimBackend>, SimControl, Timeline) {
     let timeline = Timeline::new();
     let backend = SimBackend::new(SimConfig::default().with_timeline(timeline.clone()));
     let control = backend.control();
@@ -99,11 +95,7 @@ async fn wait_policy_back_pressures_and_every_task_completes() {
     // Far more than the queue holds: the extra tasks wait for room while awaited.
     let tasks: Vec<_> = (0..500).map(|i| rt.run(item(i as f32, 4))).collect();
     control.resume();
-    for (i, y) in futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .enumerate()
-    {
+    for (i, y) in futures::future::join_all(tasks).await.into_iter().enumerate() {
         check(&y.unwrap(), i as f32, 4, 2.0, 1.0);
     }
     assert_eq!(rt.stats().completed, 500);
@@ -123,10 +115,7 @@ fn shutdown_drains_queued_work_and_later_runs_fail() {
         check(&t.wait().unwrap(), i as f32, 4, 2.0, 1.0);
     }
     assert!(matches!(rt.run(item(0.0, 4)).wait(), Err(Error::ShutDown)));
-    assert!(matches!(
-        rt.try_run(item(0.0, 4)).wait(),
-        Err(Error::ShutDown)
-    ));
+    assert!(matches!(rt.try_run(item(0.0, 4)).wait(), Err(Error::ShutDown)));
 }
 
 #[test]

@@ -37,10 +37,7 @@ fn timeline_of(parallel: usize, depth: usize, prepare: Duration) -> Vec<Interval
 fn with_depth_two_a_later_h2d_runs_while_an_earlier_batch_computes() {
     let tl = timeline_of(1, 2, Duration::ZERO);
     let pairs = overlapping(&tl, Phase::H2D, Phase::Compute);
-    assert!(
-        !pairs.is_empty(),
-        "no H2D overlapped another batch's compute: {tl:#?}"
-    );
+    assert!(!pairs.is_empty(), "no H2D overlapped another batch's compute: {tl:#?}");
     // The overlapping H2D belongs to a later batch than the compute it overlaps.
     assert!(pairs.iter().any(|(h2d, compute)| h2d.batch > compute.batch));
     // Compute itself never overlaps (one compute engine).
@@ -80,10 +77,7 @@ fn parallel_workers_prepare_two_batches_at_once() {
     // Preparation slower than the device: two workers and enough slots run two prepares together.
     let tl = timeline_of(2, 3, 6 * MS);
     let both = overlapping(&tl, Phase::Prepare, Phase::Prepare);
-    assert!(
-        !both.is_empty(),
-        "the two workers never prepared at the same time"
-    );
+    assert!(!both.is_empty(), "the two workers never prepared at the same time");
 }
 
 #[test]
@@ -94,10 +88,7 @@ fn a_shared_dma_engine_serialises_copies_in_both_directions() {
         ..SimConfig::stages(Duration::ZERO, 2 * MS, 2 * MS, 2 * MS)
     }
     .with_timeline(timeline.clone());
-    let rt = Runtime::builder(SimBackend::new(config))
-        .depth(3)
-        .build()
-        .unwrap();
+    let rt = Runtime::builder(SimBackend::new(config)).depth(3).build().unwrap();
     let tasks: Vec<_> = (0..10).map(|i| rt.run(item(i as f32, 4))).collect();
     for t in tasks {
         t.wait().unwrap();
@@ -107,7 +98,7 @@ fn a_shared_dma_engine_serialises_copies_in_both_directions() {
         overlapping(&tl, Phase::H2D, Phase::D2H).is_empty(),
         "one DMA engine cannot copy both ways at once"
     );
-    assert!(tl.iter().all(
-        |i| i.phase == Phase::Compute || i.track == accelrt::trace::Track::Engine("dma".into())
-    ));
+    assert!(tl
+        .iter()
+        .all(|i| i.phase == Phase::Compute || i.track == accelrt::trace::Track::Engine("dma".into())));
 }

@@ -43,9 +43,7 @@ async fn ten_thousand_concurrent_requests_each_get_their_own_output() {
 
 #[test]
 fn wait_from_a_plain_thread_without_an_async_runtime() {
-    let rt = Runtime::builder(SimBackend::new(SimConfig::default()))
-        .build()
-        .unwrap();
+    let rt = Runtime::builder(SimBackend::new(SimConfig::default())).build().unwrap();
     let handles: Vec<_> = (0..4)
         .map(|t| {
             let rt = rt.clone();
@@ -65,14 +63,10 @@ fn wait_from_a_plain_thread_without_an_async_runtime() {
 
 #[test]
 fn task_works_under_futures_block_on() {
-    let rt = Runtime::builder(SimBackend::new(SimConfig::default()))
-        .build()
-        .unwrap();
+    let rt = Runtime::builder(SimBackend::new(SimConfig::default())).build().unwrap();
     let y = futures::executor::block_on(rt.run(item(5.0, 4))).unwrap();
     check(&y, 5.0, 4, 2.0, 1.0);
-    let all = futures::executor::block_on(futures::future::join_all(
-        (0..100).map(|i| rt.run(item(i as f32, 4))),
-    ));
+    let all = futures::executor::block_on(futures::future::join_all((0..100).map(|i| rt.run(item(i as f32, 4)))));
     for (i, y) in all.into_iter().enumerate() {
         check(&y.unwrap(), i as f32, 4, 2.0, 1.0);
     }
@@ -80,9 +74,7 @@ fn task_works_under_futures_block_on() {
 
 #[tokio::test]
 async fn wait_inside_an_async_runtime_does_not_panic() {
-    let rt = Runtime::builder(SimBackend::new(SimConfig::default()))
-        .build()
-        .unwrap();
+    let rt = Runtime::builder(SimBackend::new(SimConfig::default())).build().unwrap();
     // Blocking a runtime thread is discouraged, but it must work and not panic.
     let y = rt.run(item(1.0, 4)).wait().unwrap();
     check(&y, 1.0, 4, 2.0, 1.0);
@@ -129,27 +121,17 @@ fn tensors_concat_split_and_typed_access() {
     // Typed access checks the dtype.
     assert!(matches!(ab.as_slice::<i64>(), Err(Error::InvalidInput(_))));
     // Every listed dtype round-trips.
-    let h = Tensor::new(
-        [2],
-        vec![accelrt::f16::from_f32(1.5), accelrt::f16::from_f32(-2.0)],
-    )
-    .unwrap();
+    let h = Tensor::new([2], vec![accelrt::f16::from_f32(1.5), accelrt::f16::from_f32(-2.0)]).unwrap();
     assert_eq!(h.dtype(), DType::F16);
     assert_eq!(h.to_vec::<accelrt::f16>().unwrap()[0].to_f32(), 1.5);
     assert_eq!(
-        Tensor::new([2], vec![1i64, 2])
-            .unwrap()
-            .to_vec::<i64>()
-            .unwrap(),
+        Tensor::new([2], vec![1i64, 2]).unwrap().to_vec::<i64>().unwrap(),
         vec![1, 2]
     );
     assert_eq!(Tensor::new([1], vec![3i32]).unwrap().dtype(), DType::I32);
     assert_eq!(Tensor::new([1], vec![3u8]).unwrap().dtype(), DType::U8);
     assert_eq!(
-        Tensor::from_bools([2], &[true, false])
-            .unwrap()
-            .to_bools()
-            .unwrap(),
+        Tensor::from_bools([2], &[true, false]).unwrap().to_bools().unwrap(),
         vec![true, false]
     );
     // Wrong lengths and mismatched parts are errors, not panics.
@@ -168,12 +150,7 @@ fn spec_mismatch_messages_say_what_was_expected_and_what_came() {
     let spec = TensorSpec::new(
         "x",
         DType::F32,
-        [
-            Dim::dynamic("N"),
-            Dim::Fixed(3),
-            Dim::dynamic("H"),
-            Dim::dynamic("W"),
-        ],
+        [Dim::dynamic("N"), Dim::Fixed(3), Dim::dynamic("H"), Dim::dynamic("W")],
     );
     let t = Tensor::new([1, 224, 224, 3], vec![0u8; 224 * 224 * 3]).unwrap();
     let err = spec.check("input", &t).unwrap_err();

@@ -219,9 +219,7 @@ impl<B: Backend> RuntimeBuilder<B> {
             admission: Arc::new(Semaphore::new(self.queue_capacity)),
             next_request: AtomicU64::new(1),
             next_batch: AtomicU64::new(0),
-            load: (0..self.instances)
-                .map(|_| Mutex::new(Load::default()))
-                .collect(),
+            load: (0..self.instances).map(|_| Mutex::new(Load::default())).collect(),
             counters: Counters::new(self.instances),
             timeline: self.timeline,
         });
@@ -250,12 +248,8 @@ impl<B: Backend> RuntimeBuilder<B> {
             )?;
         }
         for k in 0..self.parallel {
-            let (shared, free_rx, free_tx, to_instance) = (
-                shared.clone(),
-                free_rx.clone(),
-                free_tx.clone(),
-                to_instance.clone(),
-            );
+            let (shared, free_rx, free_tx, to_instance) =
+                (shared.clone(), free_rx.clone(), free_tx.clone(), to_instance.clone());
             spawn(
                 format!("accelrt-prep-{k}"),
                 Box::new(move || worker::run(k, shared, free_rx, free_tx, to_instance)),

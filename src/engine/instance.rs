@@ -77,13 +77,7 @@ pub(crate) fn run<B: Backend>(
             .unwrap_or_else(|p| Err(Error::from_panic(p)))
         });
         if let Some(tl) = &shared.timeline {
-            tl.record(
-                Track::Instance(i),
-                Phase::Submit,
-                job.info.id,
-                start,
-                Instant::now(),
-            );
+            tl.record(Track::Instance(i), Phase::Submit, job.info.id, start, Instant::now());
         }
         match submitted {
             Ok(()) => {
@@ -116,10 +110,8 @@ fn complete_loop<B: Backend>(
         let start = Instant::now();
         let span = tracing::trace_span!("complete", batch = job.info.id, instance = i);
         let outputs = span.in_scope(|| {
-            catch_unwind(AssertUnwindSafe(|| {
-                shared.backend.complete(&mut job.slot.slot)
-            }))
-            .unwrap_or_else(|p| Err(Error::from_panic(p)))
+            catch_unwind(AssertUnwindSafe(|| shared.backend.complete(&mut job.slot.slot)))
+                .unwrap_or_else(|p| Err(Error::from_panic(p)))
         });
         if let Some(tl) = &shared.timeline {
             tl.record(
@@ -141,11 +133,7 @@ pub(crate) fn finish<B: Backend>(
     outputs: Result<Vec<B::Output>>,
     free_tx: &Sender<SlotBox<B>>,
 ) {
-    let InFlight {
-        slot,
-        info,
-        members,
-    } = job;
+    let InFlight { slot, info, members } = job;
     let n = members.len() as u64;
     shared.counters.batches.fetch_add(1, Relaxed);
     shared.counters.batched_requests.fetch_add(n, Relaxed);

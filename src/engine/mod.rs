@@ -127,12 +127,7 @@ impl<B: Backend> Shared<B> {
         req.responder.send(Err(err));
     }
 
-    fn enqueue(
-        self: &Arc<Self>,
-        input: B::Input,
-        opts: RunOptions,
-        reject_when_full: bool,
-    ) -> Task<B::Output> {
+    fn enqueue(self: &Arc<Self>, input: B::Input, opts: RunOptions, reject_when_full: bool) -> Task<B::Output> {
         let reject_when_full = reject_when_full || self.overflow == Overflow::Reject;
         match self.admission.clone().try_acquire_owned() {
             Ok(permit) => {
@@ -141,11 +136,9 @@ impl<B: Backend> Shared<B> {
                 task
             }
             Err(TryAcquireError::Closed) => Task::ready(Err(Error::ShutDown)),
-            Err(TryAcquireError::NoPermits) if reject_when_full => {
-                Task::ready(Err(Error::QueueFull {
-                    capacity: self.capacity,
-                }))
-            }
+            Err(TryAcquireError::NoPermits) if reject_when_full => Task::ready(Err(Error::QueueFull {
+                capacity: self.capacity,
+            })),
             Err(TryAcquireError::NoPermits) => {
                 // Back-pressure: the task holds the input and joins the queue when there is
                 // room, while it is awaited or waited on.
@@ -175,10 +168,7 @@ impl<B: Backend> Shared<B> {
         permit: tokio::sync::OwnedSemaphorePermit,
     ) {
         let id = self.next_request.fetch_add(1, Relaxed);
-        let deadline = opts
-            .timeout
-            .or(self.default_timeout)
-            .map(|t| (called + t, t));
+        let deadline = opts.timeout.or(self.default_timeout).map(|t| (called + t, t));
         let req = Request {
             id,
             input,
@@ -240,15 +230,11 @@ impl<B: Backend> AsyncRuntime for Runtime<B> {
     type Output = B::Output;
 
     fn run(&self, input: B::Input) -> Task<B::Output> {
-        self.handle
-            .shared
-            .enqueue(input, RunOptions::default(), false)
+        self.handle.shared.enqueue(input, RunOptions::default(), false)
     }
 
     fn try_run(&self, input: B::Input) -> Task<B::Output> {
-        self.handle
-            .shared
-            .enqueue(input, RunOptions::default(), true)
+        self.handle.shared.enqueue(input, RunOptions::default(), true)
     }
 }
 

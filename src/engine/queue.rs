@@ -196,19 +196,11 @@ impl<I, O> Queue<I, O> {
 
 impl<I, O> State<I, O> {
     fn oldest(&self) -> Option<Instant> {
-        self.levels
-            .iter()
-            .filter_map(|l| l.front().map(|r| r.enqueued))
-            .min()
+        self.levels.iter().filter_map(|l| l.front().map(|r| r.enqueued)).min()
     }
 
     /// Takes up to one batch, highest priority first, FIFO within a level.
-    fn take(
-        &mut self,
-        policy: &BatchPolicy,
-        now: Instant,
-        rejects: &mut Rejects<I, O>,
-    ) -> Vec<Request<I, O>> {
+    fn take(&mut self, policy: &BatchPolicy, now: Instant, rejects: &mut Rejects<I, O>) -> Vec<Request<I, O>> {
         let available = self.len.min(policy.max_batch);
         let want = policy
             .preferred
@@ -226,9 +218,7 @@ impl<I, O> State<I, O> {
                     continue; // its task is gone: skip it, input never reaches the device
                 }
                 match req.deadline {
-                    Some((at, timeout)) if at <= now => {
-                        rejects.push((req, crate::Error::TimedOut(timeout)))
-                    }
+                    Some((at, timeout)) if at <= now => rejects.push((req, crate::Error::TimedOut(timeout))),
                     _ => batch.push(req),
                 }
             }
@@ -242,9 +232,7 @@ impl<I, O> State<I, O> {
             let mut kept = VecDeque::with_capacity(level.len());
             for req in level.drain(..) {
                 match req.deadline {
-                    Some((at, timeout)) if at <= now => {
-                        out.push((req, crate::Error::TimedOut(timeout)))
-                    }
+                    Some((at, timeout)) if at <= now => out.push((req, crate::Error::TimedOut(timeout))),
                     _ if req.responder.is_cancelled() => {}
                     _ => kept.push_back(req),
                 }

@@ -85,11 +85,7 @@ pub(crate) fn run<B: Backend>(
         if let Some(tl) = &shared.timeline {
             tl.record(Track::Worker(k), Phase::Prepare, id, taken, done);
         }
-        let job = InFlight {
-            slot,
-            info,
-            members,
-        };
+        let job = InFlight { slot, info, members };
         match prepared {
             Ok(()) => {
                 if let Err(crossbeam_channel::SendError(job)) = to_instance[i].send(job) {

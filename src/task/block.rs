@@ -23,10 +23,7 @@ impl Wake for Unparker {
 }
 
 /// Polls `fut` until it is ready (`Some`) or `deadline` passes (`None`).
-pub(crate) fn block_on<F: Future + Unpin>(
-    fut: &mut F,
-    deadline: Option<Instant>,
-) -> Option<F::Output> {
+pub(crate) fn block_on<F: Future + Unpin>(fut: &mut F, deadline: Option<Instant>) -> Option<F::Output> {
     let waker = Waker::from(Arc::new(Unparker(thread::current())));
     let mut cx = Context::from_waker(&waker);
     loop {

@@ -105,11 +105,8 @@ impl<T: Send + 'static> Task<T> {
     /// Works from any thread with no async runtime. Called on an async runtime's thread it
     /// does not panic, but it does block that thread: prefer `.await` there.
     pub fn wait(mut self) -> Result<T> {
-        block::block_on(&mut self, None).unwrap_or_else(|| {
-            Err(Error::Internal(
-                "wait without deadline returned early".into(),
-            ))
-        })
+        block::block_on(&mut self, None)
+            .unwrap_or_else(|| Err(Error::Internal("wait without deadline returned early".into())))
     }
 
     /// Waits at most `timeout`. `None` means not ready yet; the task stays usable (and keeps
@@ -151,19 +148,15 @@ impl<T> Future for Task<T> {
                 State::Waiting(rx) => {
                     let out = match Pin::new(rx).poll(cx) {
                         Poll::Ready(Ok(result)) => result,
-                        Poll::Ready(Err(oneshot::Canceled)) => Err(Error::Internal(
-                            "the request was dropped without a result".into(),
-                        )),
+                        Poll::Ready(Err(oneshot::Canceled)) => {
+                            Err(Error::Internal("the request was dropped without a result".into()))
+                        }
                         Poll::Pending => return Poll::Pending,
                     };
                     this.state = State::Done;
                     return Poll::Ready(out);
                 }
-                State::Done => {
-                    return Poll::Ready(Err(Error::Internal(
-                        "task polled after it resolved".into(),
-                    )))
-                }
+                State::Done => return Poll::Ready(Err(Error::Internal("task polled after it resolved".into()))),
             }
         }
     }

@@ -64,11 +64,7 @@ pub struct TensorSpec {
 
 impl TensorSpec {
     /// A spec from a name, dtype and dims (`[Dim::from("N"), 3.into(), ...]`).
-    pub fn new(
-        name: impl Into<String>,
-        dtype: DType,
-        shape: impl IntoIterator<Item = Dim>,
-    ) -> Self {
+    pub fn new(name: impl Into<String>, dtype: DType, shape: impl IntoIterator<Item = Dim>) -> Self {
         TensorSpec {
             name: name.into(),
             dtype,
@@ -85,8 +81,8 @@ impl TensorSpec {
     ///
     /// The message reads `input "x": expected f32 [N, 3, H, W], got u8 [1, 224, 224, 3]`.
     pub fn check(&self, role: &str, t: &Tensor) -> Result<()> {
-        let shape_ok = t.shape().len() == self.shape.len()
-            && self.shape.iter().zip(t.shape()).all(|(d, &n)| d.accepts(n));
+        let shape_ok =
+            t.shape().len() == self.shape.len() && self.shape.iter().zip(t.shape()).all(|(d, &n)| d.accepts(n));
         if t.dtype() == self.dtype && shape_ok {
             return Ok(());
         }

@@ -52,8 +52,7 @@ impl Tensor {
     /// A tensor over raw little-endian bytes. Fails when the length does not match.
     pub fn from_bytes(dtype: DType, shape: impl Into<Vec<usize>>, data: Bytes) -> Result<Self> {
         let shape = shape.into();
-        let elems = element_count(&shape)
-            .ok_or_else(|| Error::InvalidInput(format!("shape {shape:?} overflows")))?;
+        let elems = element_count(&shape).ok_or_else(|| Error::InvalidInput(format!("shape {shape:?} overflows")))?;
         if elems.checked_mul(dtype.size()) != Some(data.len()) {
             return Err(Error::InvalidInput(format!(
                 "{dtype} {} needs {} bytes, got {}",
@@ -126,9 +125,8 @@ impl Tensor {
     /// tensors built with [`from_bytes`](Tensor::from_bytes); use [`to_vec`](Tensor::to_vec) then).
     pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
         self.expect_dtype(T::DTYPE)?;
-        bytemuck::try_cast_slice(&self.data).map_err(|e| {
-            Error::InvalidInput(format!("tensor data cannot be viewed as {}: {e}", T::DTYPE))
-        })
+        bytemuck::try_cast_slice(&self.data)
+            .map_err(|e| Error::InvalidInput(format!("tensor data cannot be viewed as {}: {e}", T::DTYPE)))
     }
 
     /// The data copied into a typed vector (works for unaligned bytes too).
@@ -173,10 +171,7 @@ impl Tensor {
         }
         let mut batch = 0usize;
         for (i, p) in parts.iter().enumerate() {
-            if p.dtype != first.dtype
-                || p.shape.len() != first.shape.len()
-                || p.shape[1..] != first.shape[1..]
-            {
+            if p.dtype != first.dtype || p.shape.len() != first.shape.len() || p.shape[1..] != first.shape[1..] {
                 return Err(Error::InvalidInput(format!(
                     "concat: part {i} is {} {}, part 0 is {} {} (all but the first dimension must match)",
                     p.dtype,
@@ -213,11 +208,7 @@ impl Tensor {
                 "split sizes {sizes:?} do not add up to the batch dimension {batch}"
             )));
         }
-        let row = if batch == 0 {
-            0
-        } else {
-            self.data.len() / batch
-        };
+        let row = if batch == 0 { 0 } else { self.data.len() / batch };
         let mut at = 0;
         Ok(sizes
             .iter()
@@ -278,9 +269,7 @@ mod nd {
 
     impl Tensor {
         /// A tensor copied from an ndarray array (any layout).
-        pub fn from_array<T: Element, S: Data<Elem = T>, D: Dimension>(
-            a: &ArrayBase<S, D>,
-        ) -> Tensor {
+        pub fn from_array<T: Element, S: Data<Elem = T>, D: Dimension>(a: &ArrayBase<S, D>) -> Tensor {
             let shape = a.shape().to_vec();
             let data: Vec<T> = a.iter().copied().collect();
             Tensor::new(shape, data).expect("an array's length matches its shape")

@@ -62,9 +62,7 @@ impl SimBackend {
     /// Starts the device's engine threads, or says why it could not.
     pub fn try_new(config: SimConfig) -> Result<Self> {
         if config.len == 0 || config.max_batch == 0 {
-            return Err(Error::Config(
-                "sim: len and max_batch must be at least 1".into(),
-            ));
+            return Err(Error::Config("sim: len and max_batch must be at least 1".into()));
         }
         let gate = Arc::new(Gate::default());
         let device = Device::start(
@@ -76,13 +74,7 @@ impl SimBackend {
             gate.clone(),
         )
         .map_err(|e| Error::DeviceUnavailable(format!("sim: cannot start engine threads: {e}")))?;
-        let io = |name: &str| {
-            TensorSpec::new(
-                name,
-                DType::F32,
-                [Dim::dynamic("N"), Dim::Fixed(config.len)],
-            )
-        };
+        let io = |name: &str| TensorSpec::new(name, DType::F32, [Dim::dynamic("N"), Dim::Fixed(config.len)]);
         let spec = ModelSpec {
             inputs: vec![io("x")],
             outputs: vec![io("y")],
@@ -167,13 +159,8 @@ impl Backend for SimBackend {
         let start = Instant::now();
         let n = self.batches.fetch_add(1, Relaxed) + 1;
         let faults = &self.config.faults;
-        let has =
-            |v: Option<f32>| v.is_some() && Self::first_elements(&inputs).any(|x| Some(x) == v);
-        if has(faults.panic_value)
-            || faults
-                .panic_every_nth_batch
-                .is_some_and(|k| k > 0 && n % k == 0)
-        {
+        let has = |v: Option<f32>| v.is_some() && Self::first_elements(&inputs).any(|x| Some(x) == v);
+        if has(faults.panic_value) || faults.panic_every_nth_batch.is_some_and(|k| k > 0 && n % k == 0) {
             panic!("sim: injected panic in prepare (batch {})", batch.id);
         }
         let fail = if has(faults.fail_value) {
@@ -181,10 +168,7 @@ impl Backend for SimBackend {
                 "sim: injected device fault (batch {} holds a failing input)",
                 batch.id
             ))
-        } else if faults
-            .fail_every_nth_batch
-            .is_some_and(|k| k > 0 && n % k == 0)
-        {
+        } else if faults.fail_every_nth_batch.is_some_and(|k| k > 0 && n % k == 0) {
             Some(format!(
                 "sim: injected device fault (every {}th batch)",
                 faults.fail_every_nth_batch.unwrap_or(0)

@@ -74,29 +74,25 @@ impl Device {
         gate: Arc<Gate>,
     ) -> std::io::Result<Self> {
         let mut threads = Vec::new();
-        let engine =
-            |name: String, threads: &mut Vec<JoinHandle<()>>| -> std::io::Result<Sender<Op>> {
-                // Unbounded: at most `depth × instances` slots exist, each with three ops in flight.
-                let (tx, rx) = crossbeam_channel::unbounded();
-                let tl = timeline.clone();
-                let track = Track::Engine(name.clone());
-                let f = Affine { a, b };
-                let gate = gate.clone();
-                threads.push(
-                    std::thread::Builder::new()
-                        .name(format!("sim-{name}"))
-                        .spawn(move || engine_loop(rx, track, tl, f, &gate))?,
-                );
-                Ok(tx)
-            };
+        let engine = |name: String, threads: &mut Vec<JoinHandle<()>>| -> std::io::Result<Sender<Op>> {
+            // Unbounded: at most `depth × instances` slots exist, each with three ops in flight.
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let tl = timeline.clone();
+            let track = Track::Engine(name.clone());
+            let f = Affine { a, b };
+            let gate = gate.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("sim-{name}"))
+                    .spawn(move || engine_loop(rx, track, tl, f, &gate))?,
+            );
+            Ok(tx)
+        };
         let (h2d, d2h) = if shared_dma {
             let dma = engine("dma".into(), &mut threads)?;
             (dma.clone(), dma)
         } else {
-            (
-                engine("h2d".into(), &mut threads)?,
-                engine("d2h".into(), &mut threads)?,
-            )
+            (engine("h2d".into(), &mut threads)?, engine("d2h".into(), &mut threads)?)
         };
         let units = compute_units.max(1);
         let compute = (0..units)
@@ -149,13 +145,7 @@ impl Drop for Device {
     }
 }
 
-fn engine_loop(
-    ops: Receiver<Op>,
-    track: Track,
-    timeline: Option<Timeline>,
-    f: Affine,
-    gate: &Gate,
-) {
+fn engine_loop(ops: Receiver<Op>, track: Track, timeline: Option<Timeline>, f: Affine, gate: &Gate) {
     for op in ops {
         gate.wait_open();
         let mem = &op.mem;
