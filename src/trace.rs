@@ -65,7 +65,7 @@ pub struct Interval {
     pub track: Track,
     /// Doing what.
     pub phase: Phase,
-    /// The batch it was for (0 for a request still unbatched).
+    /// The batch it was for (for a [`Phase::Queued`] interval: the batch the request joined).
     pub batch: u64,
     /// The request, for per-request phases such as [`Phase::Queued`].
     pub request: Option<u64>,
@@ -116,9 +116,18 @@ impl Timeline {
         self.push(track, phase, batch, None, start, end);
     }
 
-    /// Records a per-request interval.
-    pub fn record_request(&self, phase: Phase, request: u64, start: Instant, end: Instant) {
-        self.push(Track::Queue, phase, 0, Some(request), start, end);
+    /// Records a per-request interval; `batch` is the batch the request joined.
+    pub fn record_request(&self, phase: Phase, batch: u64, request: u64, start: Instant, end: Instant) {
+        self.push(Track::Queue, phase, batch, Some(request), start, end);
+    }
+
+    /// Requests per batch, from the [`Phase::Queued`] intervals: `(batch, requests)` by batch id.
+    pub fn batch_sizes(&self) -> Vec<(u64, usize)> {
+        let mut sizes = std::collections::BTreeMap::new();
+        for i in self.inner.intervals.lock().iter().filter(|i| i.phase == Phase::Queued) {
+            *sizes.entry(i.batch).or_insert(0) += 1;
+        }
+        sizes.into_iter().collect()
     }
 
     fn push(&self, track: Track, phase: Phase, batch: u64, request: Option<u64>, start: Instant, end: Instant) {

@@ -181,7 +181,7 @@ impl<B: Backend> Shared<B> {
         };
         self.counters.submitted.fetch_add(1, Relaxed);
         if let Err(req) = self.queue.push(req) {
-            self.reject(req, Error::ShutDown);
+            self.reject(*req, Error::ShutDown);
         }
     }
 }

@@ -73,11 +73,11 @@ impl<I, O> Queue<I, O> {
         }
     }
 
-    /// Queues a request; gives it back if the queue is closed.
-    pub fn push(&self, req: Request<I, O>) -> Result<(), Request<I, O>> {
+    /// Queues a request; gives it back (boxed: a rare path) if the queue is closed.
+    pub fn push(&self, req: Request<I, O>) -> Result<(), Box<Request<I, O>>> {
         let mut st = self.state.lock();
         if st.closed {
-            return Err(req);
+            return Err(Box::new(req));
         }
         if let Some((at, _)) = req.deadline {
             let earliest = st.deadlines.peek().map(|r| r.0);

@@ -39,13 +39,7 @@ impl Counters {
     pub fn snapshot(&self) -> Stats {
         let batches = self.batches.load(Relaxed);
         let batched = self.batched_requests.load(Relaxed);
-        let per = |total: u64, n: u64| {
-            if n == 0 {
-                Duration::ZERO
-            } else {
-                Duration::from_nanos(total / n)
-            }
-        };
+        let per = |total: u64, n: u64| Duration::from_nanos(total.checked_div(n).unwrap_or(0));
         Stats {
             uptime: self.started.elapsed(),
             submitted: self.submitted.load(Relaxed),

@@ -44,7 +44,7 @@ pub(crate) fn run<B: Backend>(
         for req in batch {
             Counters::add(&shared.counters.queue_ns, taken - req.enqueued);
             if let Some(tl) = &shared.timeline {
-                tl.record_request(Phase::Queued, req.id, req.enqueued, taken);
+                tl.record_request(Phase::Queued, id, req.id, req.enqueued, taken);
             }
             let checked = catch_unwind(AssertUnwindSafe(|| shared.backend.validate(&req.input)))
                 .unwrap_or_else(|p| Err(Error::from_panic(p)));

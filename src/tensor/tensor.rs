@@ -1,6 +1,7 @@
 //! The tensor type.
 
 use bytes::{Bytes, BytesMut};
+use smallvec::SmallVec;
 
 use super::{DType, Element};
 use crate::{Error, Result};
@@ -12,9 +13,13 @@ use crate::{Error, Result};
 #[derive(Clone, PartialEq, Eq)]
 pub struct Tensor {
     dtype: DType,
-    shape: Vec<usize>,
+    /// Inline up to 4 dimensions: no allocation per tensor on the hot path (every batch split
+    /// makes one tensor per request).
+    shape: Shape,
     data: Bytes,
 }
+
+type Shape = SmallVec<[usize; 4]>;
 
 /// Owns a typed vector and shows it as bytes, so `Bytes::from_owner` keeps the vector's own,
 /// correctly aligned allocation.
@@ -34,8 +39,8 @@ impl Tensor {
     /// A tensor that takes ownership of `data` (no copy).
     ///
     /// Fails when `data.len()` is not the product of `shape`.
-    pub fn new<T: Element>(shape: impl Into<Vec<usize>>, data: Vec<T>) -> Result<Self> {
-        let shape = shape.into();
+    pub fn new<T: Element>(shape: impl AsRef<[usize]>, data: Vec<T>) -> Result<Self> {
+        let shape = Shape::from_slice(shape.as_ref());
         check_len(T::DTYPE, &shape, data.len())?;
         Ok(Tensor {
             dtype: T::DTYPE,
@@ -45,13 +50,13 @@ impl Tensor {
     }
 
     /// A tensor copied from a slice.
-    pub fn from_slice<T: Element>(shape: impl Into<Vec<usize>>, data: &[T]) -> Result<Self> {
+    pub fn from_slice<T: Element>(shape: impl AsRef<[usize]>, data: &[T]) -> Result<Self> {
         Self::new(shape, data.to_vec())
     }
 
     /// A tensor over raw little-endian bytes. Fails when the length does not match.
-    pub fn from_bytes(dtype: DType, shape: impl Into<Vec<usize>>, data: Bytes) -> Result<Self> {
-        let shape = shape.into();
+    pub fn from_bytes(dtype: DType, shape: impl AsRef<[usize]>, data: Bytes) -> Result<Self> {
+        let shape = Shape::from_slice(shape.as_ref());
         let elems = element_count(&shape).ok_or_else(|| Error::InvalidInput(format!("shape {shape:?} overflows")))?;
         if elems.checked_mul(dtype.size()) != Some(data.len()) {
             return Err(Error::InvalidInput(format!(
@@ -65,8 +70,8 @@ impl Tensor {
     }
 
     /// A boolean tensor (stored one byte per element).
-    pub fn from_bools(shape: impl Into<Vec<usize>>, data: &[bool]) -> Result<Self> {
-        let shape = shape.into();
+    pub fn from_bools(shape: impl AsRef<[usize]>, data: &[bool]) -> Result<Self> {
+        let shape = Shape::from_slice(shape.as_ref());
         check_len(DType::Bool, &shape, data.len())?;
         let bytes: Vec<u8> = data.iter().map(|&b| b as u8).collect();
         Ok(Tensor {
@@ -77,8 +82,8 @@ impl Tensor {
     }
 
     /// A zero-filled tensor.
-    pub fn zeros(dtype: DType, shape: impl Into<Vec<usize>>) -> Result<Self> {
-        let shape = shape.into();
+    pub fn zeros(dtype: DType, shape: impl AsRef<[usize]>) -> Result<Self> {
+        let shape = Shape::from_slice(shape.as_ref());
         let n = element_count(&shape)
             .and_then(|n| n.checked_mul(dtype.size()))
             .ok_or_else(|| Error::InvalidInput(format!("shape {shape:?} overflows")))?;
@@ -146,8 +151,8 @@ impl Tensor {
     }
 
     /// The same data under a new shape with the same number of elements.
-    pub fn reshape(&self, shape: impl Into<Vec<usize>>) -> Result<Tensor> {
-        let shape = shape.into();
+    pub fn reshape(&self, shape: impl AsRef<[usize]>) -> Result<Tensor> {
+        let shape = Shape::from_slice(shape.as_ref());
         check_len(self.dtype, &shape, self.len())?;
         Ok(Tensor {
             dtype: self.dtype,
@@ -208,7 +213,7 @@ impl Tensor {
                 "split sizes {sizes:?} do not add up to the batch dimension {batch}"
             )));
         }
-        let row = if batch == 0 { 0 } else { self.data.len() / batch };
+        let row = self.data.len().checked_div(batch).unwrap_or(0);
         let mut at = 0;
         Ok(sizes
             .iter()
@@ -277,7 +282,7 @@ mod nd {
 
         /// The tensor as an owned ndarray array.
         pub fn to_array<T: Element>(&self) -> Result<ArrayD<T>> {
-            ArrayD::from_shape_vec(self.shape.clone(), self.to_vec::<T>()?)
+            ArrayD::from_shape_vec(self.shape.to_vec(), self.to_vec::<T>()?)
                 .map_err(|e| Error::InvalidInput(format!("to_array: {e}")))
         }
     }

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
+use parking_lot::Mutex;
+
 use accelrt::{Backend, BatchInfo, DType, Dim, Error, ModelSpec, Result, Tensor, TensorSpec};
 
 use crate::config::SimConfig;
@@ -20,6 +22,7 @@ pub struct SimBackend {
     device: Device,
     gate: Arc<Gate>,
     batches: AtomicU64,
+    log: Mutex<Vec<(u64, Vec<f32>)>>,
 }
 
 /// Pauses and resumes the simulated device's engines, for tests that need requests to pile up
@@ -86,7 +89,14 @@ impl SimBackend {
             device,
             gate,
             batches: AtomicU64::new(0),
+            log: Mutex::new(Vec::new()),
         })
+    }
+
+    /// With [`SimConfig::log_inputs`]: for every batch that reached the device, in the order
+    /// they did, its id and the first element of each of its inputs.
+    pub fn device_log(&self) -> Vec<(u64, Vec<f32>)> {
+        self.log.lock().clone()
     }
 
     /// A handle that pauses and resumes the engines; keep it before moving the backend into a
@@ -177,6 +187,11 @@ impl Backend for SimBackend {
             None
         };
         *slot.mem.fail.lock() = fail;
+        if self.config.log_inputs {
+            self.log
+                .lock()
+                .push((batch.id, Self::first_elements(&inputs).collect()));
+        }
         {
             let mut staging = slot.mem.host_in.lock();
             staging.clear();

@@ -94,6 +94,9 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Where to record engine busy intervals.
     pub timeline: Option<Timeline>,
+    /// Keep a log of the inputs each batch carried to the device (see
+    /// [`SimBackend::device_log`](crate::SimBackend::device_log)).
+    pub log_inputs: bool,
 }
 
 impl Default for SimConfig {
@@ -113,6 +116,7 @@ impl Default for SimConfig {
             compute_units: 1,
             faults: Faults::default(),
             timeline: None,
+            log_inputs: false,
         }
     }
 }
@@ -135,6 +139,12 @@ impl SimConfig {
     /// Records engine intervals into `timeline`.
     pub fn with_timeline(mut self, timeline: Timeline) -> Self {
         self.timeline = Some(timeline);
+        self
+    }
+
+    /// Logs the inputs that reach the device.
+    pub fn with_input_log(mut self) -> Self {
+        self.log_inputs = true;
         self
     }
 
