@@ -13,7 +13,21 @@
 //! slots per instance are what let the copy of batch n+1 run while batch n computes. A
 //! synchronous device (ONNX Runtime on the CPU) simply does its work in `submit`.
 
+use std::time::Duration;
+
 use crate::{ModelSpec, Result};
+
+/// How long a batch's device work took, per engine, as the backend measured it (CUDA events,
+/// the simulator's engines). Feeds [`Stats`](crate::Stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceTimes {
+    /// Host-to-device copies.
+    pub h2d: Duration,
+    /// Kernels.
+    pub compute: Duration,
+    /// Device-to-host copies.
+    pub d2h: Duration,
+}
 
 /// Which batch a backend call is about: ids for timelines and logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,4 +96,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Waits for the slot's work and returns one output per request.
     fn complete(&self, slot: &mut Self::Slot) -> Result<Vec<Self::Output>>;
+
+    /// The device times of the batch that just completed in `slot`, if the backend measures
+    /// them. Called on the completion thread right after a successful `complete`.
+    fn device_times(&self, slot: &Self::Slot) -> Option<DeviceTimes> {
+        let _ = slot;
+        None
+    }
 }

@@ -60,8 +60,8 @@ mod tensor;
 pub mod trace;
 
 pub use async_runtime::AsyncRuntime;
-pub use backend::{Backend, BatchInfo};
-pub use engine::{Overflow, RunOptions, Runtime, RuntimeBuilder, Stats};
+pub use backend::{Backend, BatchInfo, DeviceTimes};
+pub use engine::{Latency, Overflow, PhaseTimes, RunOptions, Runtime, RuntimeBuilder, Stats};
 pub use error::{Error, Result};
 pub use task::{Responder, Task};
 pub use tensor::{DType, Dim, Element, ModelSpec, Tensor, TensorSpec};

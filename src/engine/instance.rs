@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::stats::Counters;
 use super::Shared;
 use crate::task::Responder;
 use crate::trace::{Phase, Track};
@@ -22,6 +23,8 @@ pub(crate) struct SlotBox<B: Backend> {
 /// One request of a batch in flight.
 pub(crate) struct Member<O> {
     pub id: u64,
+    /// When `run` was called, for the latency.
+    pub since: Instant,
     pub responder: Responder<O>,
 }
 
@@ -76,8 +79,10 @@ pub(crate) fn run<B: Backend>(
             }))
             .unwrap_or_else(|p| Err(Error::from_panic(p)))
         });
+        let end = Instant::now();
+        Counters::add(&shared.counters.submit_ns, end - start);
         if let Some(tl) = &shared.timeline {
-            tl.record(Track::Instance(i), Phase::Submit, job.info.id, start, Instant::now());
+            tl.record(Track::Instance(i), Phase::Submit, job.info.id, start, end);
         }
         match submitted {
             Ok(()) => {
@@ -113,14 +118,16 @@ fn complete_loop<B: Backend>(
             catch_unwind(AssertUnwindSafe(|| shared.backend.complete(&mut job.slot.slot)))
                 .unwrap_or_else(|p| Err(Error::from_panic(p)))
         });
+        let end = Instant::now();
+        Counters::add(&shared.counters.complete_ns, end - start);
         if let Some(tl) = &shared.timeline {
-            tl.record(
-                Track::Completion(i),
-                Phase::Complete,
-                job.info.id,
-                start,
-                Instant::now(),
-            );
+            tl.record(Track::Completion(i), Phase::Complete, job.info.id, start, end);
+        }
+        if outputs.is_ok() {
+            let times = catch_unwind(AssertUnwindSafe(|| shared.backend.device_times(&job.slot.slot)));
+            if let Ok(Some(t)) = times {
+                shared.counters.add_device(t);
+            }
         }
         finish(&shared, job, outputs, &free_tx);
     }
@@ -140,6 +147,7 @@ pub(crate) fn finish<B: Backend>(
     match outputs {
         Ok(outputs) if outputs.len() == members.len() => {
             shared.counters.completed.fetch_add(n, Relaxed);
+            shared.counters.record_latencies(members.iter().map(|m| m.since));
             for (m, out) in members.into_iter().zip(outputs) {
                 m.responder.send(Ok(out));
             }

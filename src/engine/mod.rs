@@ -26,7 +26,7 @@ use parking_lot::Mutex;
 use tokio::sync::{Semaphore, TryAcquireError};
 
 pub use builder::{Overflow, RuntimeBuilder};
-pub use stats::Stats;
+pub use stats::{Latency, PhaseTimes, Stats};
 
 use crate::task::Responder;
 use crate::{AsyncRuntime, Backend, Error, ModelSpec, Task, Timeline};
@@ -173,7 +173,8 @@ impl<B: Backend> Shared<B> {
             id,
             input,
             responder,
-            enqueued: Instant::now(),
+            // From the `run` call: time spent waiting for room counts as queueing.
+            enqueued: called,
             deadline,
             priority: opts.priority,
             _permit: permit,
@@ -210,6 +211,11 @@ impl<B: Backend> Runtime<B> {
     /// Counters so far.
     pub fn stats(&self) -> Stats {
         self.handle.shared.counters.snapshot()
+    }
+
+    /// Starts the counters afresh (after a warm-up, say).
+    pub fn reset_stats(&self) {
+        self.handle.shared.counters.reset();
     }
 
     /// The timeline the runtime records into, if one was given to the builder.

@@ -53,6 +53,7 @@ pub(crate) fn run<B: Backend>(
                     inputs.push(req.input);
                     members.push(Member {
                         id: req.id,
+                        since: req.enqueued,
                         responder: req.responder,
                     });
                 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use accelrt::{Backend, BatchInfo, DType, Dim, Error, ModelSpec, Result, Tensor, TensorSpec};
+use accelrt::{Backend, BatchInfo, DType, DeviceTimes, Dim, Error, ModelSpec, Result, Tensor, TensorSpec};
 
 use crate::config::SimConfig;
 use crate::device::{hold, Device, SlotMemory};
@@ -226,5 +226,10 @@ impl Backend for SimBackend {
         }
         let out = slot.mem.host_out.lock().clone();
         Tensor::new([slot.items, self.config.len], out)?.split(&vec![1; slot.items])
+    }
+
+    fn device_times(&self, slot: &SimSlot) -> Option<DeviceTimes> {
+        let [h2d, compute, d2h] = *slot.mem.times.lock();
+        Some(DeviceTimes { h2d, compute, d2h })
     }
 }

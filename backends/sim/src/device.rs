@@ -28,6 +28,8 @@ pub(crate) struct SlotMemory {
     pub d2h_done: Event,
     /// Set when the batch must fail on the device (an injected fault).
     pub fail: Mutex<Option<String>>,
+    /// How long the engines spent on this slot's last batch: H2D, compute, D2H.
+    pub times: Mutex<[Duration; 3]>,
 }
 
 impl SlotMemory {
@@ -175,6 +177,12 @@ fn engine_loop(ops: Receiver<Op>, track: Track, timeline: Option<Timeline>, f: A
         if let Some(tl) = &timeline {
             tl.record(track.clone(), op.phase, op.batch, start, end);
         }
+        let k = match op.phase {
+            Phase::H2D => 0,
+            Phase::Compute => 1,
+            _ => 2,
+        };
+        mem.times.lock()[k] = end - start;
         match op.phase {
             Phase::H2D => mem.h2d_done.set(),
             Phase::Compute => mem.compute_done.set(),
