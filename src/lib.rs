@@ -37,6 +37,9 @@
 //!   `batch_timeout`, priorities and timeouts, validated in `build`.
 //! - [`Backend`]: what a device implements (`prepare`, `submit`, `complete` on a slot).
 //! - [`Tensor`], [`ModelSpec`]: data and the checks against what a model expects.
+//! - [`Pipeline`]: named stages (sync functions, async functions, runtimes) joined by bounded
+//!   queues; itself an `AsyncRuntime`.
+//! - [`dataset`]: a whole dataset through any runtime with a bounded window, in order or not.
 //! - [`Timeline`]: which engine or thread was busy when.
 //!
 //! Every request resolves exactly once, with its output or a typed [`Error`]; a failing
@@ -53,8 +56,10 @@
 
 mod async_runtime;
 mod backend;
+pub mod dataset;
 mod engine;
 mod error;
+pub mod pipeline;
 mod task;
 mod tensor;
 pub mod trace;
@@ -63,6 +68,7 @@ pub use async_runtime::AsyncRuntime;
 pub use backend::{Backend, BatchInfo, DeviceTimes};
 pub use engine::{Latency, Overflow, PhaseTimes, RunOptions, Runtime, RuntimeBuilder, Stats};
 pub use error::{Error, Result};
+pub use pipeline::{Pipeline, PipelineBuilder, PipelineStats, StageStats};
 pub use task::{Responder, Task};
 pub use tensor::{DType, Dim, Element, ModelSpec, Tensor, TensorSpec};
 pub use trace::Timeline;

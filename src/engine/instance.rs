@@ -147,7 +147,7 @@ pub(crate) fn finish<B: Backend>(
     match outputs {
         Ok(outputs) if outputs.len() == members.len() => {
             shared.counters.completed.fetch_add(n, Relaxed);
-            shared.counters.record_latencies(members.iter().map(|m| m.since));
+            shared.counters.latency.record(members.iter().map(|m| m.since));
             for (m, out) in members.into_iter().zip(outputs) {
                 m.responder.send(Ok(out));
             }

@@ -14,7 +14,7 @@
 mod builder;
 mod instance;
 mod queue;
-mod stats;
+pub(crate) mod stats;
 mod worker;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

@@ -31,13 +31,48 @@ pub(crate) struct Counters {
     pub device_batches: AtomicU64,
     /// Per instance: time with at least one batch between prepare and completion.
     pub busy_ns: Vec<AtomicU64>,
-    /// Microseconds from `run` to the result, of requests that completed.
-    latency_us: Mutex<Histogram<u64>>,
+    /// From `run` to the result, of requests that completed.
+    pub latency: LatencyRecorder,
 }
 
-fn histogram() -> Histogram<u64> {
-    // 1 µs .. 1 hour at 3 significant digits; `saturating_record` clamps outliers.
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("constant bounds are valid")
+/// A latency histogram in microseconds (shared by runtimes and pipelines).
+pub(crate) struct LatencyRecorder {
+    // A mutex: recording is a few nanoseconds and nothing waits under it.
+    us: Mutex<Histogram<u64>>,
+}
+
+impl LatencyRecorder {
+    pub fn new() -> Self {
+        // 1 µs .. 1 hour at 3 significant digits; `saturating_record` clamps outliers.
+        let h = Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("constant bounds are valid");
+        LatencyRecorder { us: Mutex::new(h) }
+    }
+
+    /// Records the latencies of requests that started at `since`, ending now.
+    pub fn record(&self, since: impl Iterator<Item = Instant>) {
+        let now = Instant::now();
+        let mut h = self.us.lock();
+        for t in since {
+            h.saturating_record((now - t).as_micros() as u64);
+        }
+    }
+
+    pub fn reset(&self) {
+        self.us.lock().reset();
+    }
+
+    pub fn snapshot(&self) -> Latency {
+        let h = self.us.lock();
+        let q = |p: f64| Duration::from_micros(h.value_at_quantile(p));
+        Latency {
+            count: h.len(),
+            mean: Duration::from_micros(h.mean() as u64),
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            max: Duration::from_micros(h.max()),
+        }
+    }
 }
 
 impl Counters {
@@ -59,7 +94,7 @@ impl Counters {
             d2h_ns: zero(),
             device_batches: zero(),
             busy_ns: (0..instances).map(|_| zero()).collect(),
-            latency_us: Mutex::new(histogram()),
+            latency: LatencyRecorder::new(),
         }
     }
 
@@ -72,15 +107,6 @@ impl Counters {
         Self::add(&self.compute_ns, t.compute);
         Self::add(&self.d2h_ns, t.d2h);
         self.device_batches.fetch_add(1, Relaxed);
-    }
-
-    /// Records the latencies of a batch's completed requests.
-    pub fn record_latencies(&self, since: impl Iterator<Item = Instant>) {
-        let now = Instant::now();
-        let mut h = self.latency_us.lock();
-        for t in since {
-            h.saturating_record((now - t).as_micros() as u64);
-        }
     }
 
     pub fn reset(&self) {
@@ -104,7 +130,7 @@ impl Counters {
         for b in &self.busy_ns {
             b.store(0, Relaxed);
         }
-        self.latency_us.lock().reset();
+        self.latency.reset();
         *self.started.lock() = Instant::now();
     }
 
@@ -114,16 +140,7 @@ impl Counters {
         let device_batches = self.device_batches.load(Relaxed);
         let per = |c: &AtomicU64, n: u64| Duration::from_nanos(c.load(Relaxed).checked_div(n).unwrap_or(0));
         let uptime = self.started.lock().elapsed();
-        let h = self.latency_us.lock();
-        let q = |p: f64| Duration::from_micros(h.value_at_quantile(p));
-        let latency = Latency {
-            count: h.len(),
-            mean: Duration::from_micros(h.mean() as u64),
-            p50: q(0.5),
-            p90: q(0.9),
-            p99: q(0.99),
-            max: Duration::from_micros(h.max()),
-        };
+        let latency = self.latency.snapshot();
         let fraction = |d: Duration| d.as_secs_f64() / uptime.as_secs_f64().max(1e-9);
         let total = |c: &AtomicU64| Duration::from_nanos(c.load(Relaxed));
         let instance_busy: Vec<Duration> = self.busy_ns.iter().map(total).collect();
