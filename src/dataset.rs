@@ -74,7 +74,11 @@ where
 }
 
 /// [`ordered`] as a blocking iterator, for sync code (no async runtime needed).
-pub fn ordered_blocking<'a, R, I>(runtime: &'a R, inputs: I, window: usize) -> impl Iterator<Item = Result<R::Output>> + 'a
+pub fn ordered_blocking<'a, R, I>(
+    runtime: &'a R,
+    inputs: I,
+    window: usize,
+) -> impl Iterator<Item = Result<R::Output>> + 'a
 where
     R: AsyncRuntime + ?Sized,
     I: IntoIterator<Item = R::Input>,

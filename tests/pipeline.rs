@@ -58,7 +58,10 @@ async fn wait_await_and_join_all_give_the_same_results() {
     }
     let stats = p.stats();
     assert_eq!(stats.completed, 600);
-    assert_eq!(stats.stages.iter().map(|s| s.items).collect::<Vec<_>>(), vec![600, 600, 600]);
+    assert_eq!(
+        stats.stages.iter().map(|s| s.items).collect::<Vec<_>>(),
+        vec![600, 600, 600]
+    );
     assert!(stats.stages.iter().all(|s| !s.busy.is_zero()));
     assert_eq!(stats.latency.count, 600);
 }
@@ -103,7 +106,9 @@ fn an_async_stage_fans_out_and_the_runtime_batches_across_inputs() {
     // Each input fans out into n model requests whose outputs are summed.
     let p = Pipeline::builder()
         .async_stage("fan-out", 16, move |n: usize| {
-            let tasks: Vec<_> = (0..n).map(|k| inner.run(Tensor::new([1, 4], vec![k as f32; 4]).unwrap())).collect();
+            let tasks: Vec<_> = (0..n)
+                .map(|k| inner.run(Tensor::new([1, 4], vec![k as f32; 4]).unwrap()))
+                .collect();
             async move {
                 let mut sum = 0.0;
                 for y in futures::future::join_all(tasks).await {
@@ -122,7 +127,11 @@ fn an_async_stage_fans_out_and_the_runtime_batches_across_inputs() {
         let want: f32 = (0..n).map(|k| 2.0 * k as f32 + 1.0).sum();
         assert_eq!(sum, want);
     }
-    assert!(rt.stats().mean_batch > 1.0, "fan-out requests were batched: {:?}", rt.stats().mean_batch);
+    assert!(
+        rt.stats().mean_batch > 1.0,
+        "fan-out requests were batched: {:?}",
+        rt.stats().mean_batch
+    );
 }
 
 #[test]
@@ -163,11 +172,17 @@ fn dataset_helpers_keep_order_and_a_bounded_window() {
         .build()
         .unwrap();
     let started = Arc::new(AtomicUsize::new(0));
-    let counting = Counting { inner: p, started: started.clone() };
+    let counting = Counting {
+        inner: p,
+        started: started.clone(),
+    };
     let window = 8;
     for (consumed, r) in dataset::ordered_blocking(&counting, 0..200u64, window).enumerate() {
         assert_eq!(r.unwrap(), consumed as u64);
-        assert!(started.load(Ordering::SeqCst) <= consumed + window + 1, "more than the window in flight");
+        assert!(
+            started.load(Ordering::SeqCst) <= consumed + window + 1,
+            "more than the window in flight"
+        );
     }
     let mut seen: Vec<usize> = dataset::unordered_blocking(&counting, 0..200u64, window)
         .map(|(i, r)| {
@@ -230,6 +245,9 @@ fn a_pipeline_needs_valid_stages() {
     assert!(matches!(Pipeline::builder::<u8>().build(), Err(Error::Config(_))));
     let r = Pipeline::builder().stage("a", 0, |x: u8| Ok(x)).build();
     assert!(matches!(r, Err(Error::Config(m)) if m.contains("at least 1 worker")));
-    let r = Pipeline::builder().stage("a", 1, |x: u8| Ok(x)).stage("a", 1, |x: u8| Ok(x)).build();
+    let r = Pipeline::builder()
+        .stage("a", 1, |x: u8| Ok(x))
+        .stage("a", 1, |x: u8| Ok(x))
+        .build();
     assert!(matches!(r, Err(Error::Config(m)) if m.contains("unique")));
 }

@@ -104,7 +104,9 @@ impl<In: Send + 'static, Cur: Send + 'static> PipelineBuilder<In, Cur> {
                 return Err(Error::Config(format!("stage \"{name}\": needs at least 1 worker")));
             }
             if name.is_empty() || self.stages[..i].iter().any(|(other, _)| other == name) {
-                return Err(Error::Config(format!("stage names must be unique and non-empty: {name:?}")));
+                return Err(Error::Config(format!(
+                    "stage names must be unique and non-empty: {name:?}"
+                )));
             }
         }
         let shared = Arc::new(Shared {
@@ -127,7 +129,9 @@ impl<In: Send + 'static, Cur: Send + 'static> PipelineBuilder<In, Cur> {
             started: Instant::now(),
         });
         // One bounded queue in front of each stage.
-        let queues: Vec<_> = (0..self.stages.len()).map(|_| async_channel::bounded(self.capacity)).collect();
+        let queues: Vec<_> = (0..self.stages.len())
+            .map(|_| async_channel::bounded(self.capacity))
+            .collect();
         let handle = Handle {
             first: queues[0].0.clone(),
             capacity: self.capacity,

@@ -75,11 +75,15 @@ impl Link {
     fn outcome(&self, meta: Meta, started: Instant, result: Result<Value>) -> Option<Envelope> {
         let c = self.counters();
         c.items.fetch_add(1, Ordering::Relaxed);
-        c.busy_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        c.busy_ns
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         match result {
             Ok(value) if self.next.is_some() => Some(Envelope {
                 value,
-                meta: Meta { queued: Instant::now(), ..meta },
+                meta: Meta {
+                    queued: Instant::now(),
+                    ..meta
+                },
             }),
             Ok(value) => {
                 self.shared.completed.fetch_add(1, Ordering::Relaxed);
