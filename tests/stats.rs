@@ -12,7 +12,11 @@ use common::item;
 fn stats_split_time_into_phases_and_percentiles() {
     let ms = Duration::from_millis(1);
     let config = SimConfig::stages(ms, ms, 2 * ms, ms);
-    let rt = Runtime::builder(SimBackend::new(config)).depth(3).max_batch(4).build().unwrap();
+    let rt = Runtime::builder(SimBackend::new(config))
+        .depth(3)
+        .max_batch(4)
+        .build()
+        .unwrap();
     let tasks: Vec<_> = (0..100).map(|i| rt.run(item(i as f32, 4))).collect();
     for t in tasks {
         t.wait().unwrap();
@@ -23,7 +27,11 @@ fn stats_split_time_into_phases_and_percentiles() {
     let l = s.latency;
     assert!(l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max && !l.p50.is_zero());
     // The device reports its engine times; each modelled phase took at least its modelled time.
-    assert!(s.phases.compute >= 2 * ms && s.phases.h2d >= ms && s.phases.d2h >= ms, "{:?}", s.phases);
+    assert!(
+        s.phases.compute >= 2 * ms && s.phases.h2d >= ms && s.phases.d2h >= ms,
+        "{:?}",
+        s.phases
+    );
     assert!(s.phases.prepare >= ms);
     let [h2d, compute, d2h] = s.engine_busy_fraction.expect("sim reports device times");
     assert!(compute > 0.0 && compute <= 1.0 + 1e-6 && h2d > 0.0 && d2h > 0.0);
