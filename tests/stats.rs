@@ -41,3 +41,20 @@ fn stats_split_time_into_phases_and_percentiles() {
     let s = rt.stats();
     assert_eq!((s.submitted, s.completed, s.batches, s.latency.count), (0, 0, 0, 0));
 }
+
+#[test]
+fn an_instance_with_work_in_flight_counts_as_busy() {
+    let timeline = accelrt::Timeline::new();
+    let backend = SimBackend::new(SimConfig::default().with_timeline(timeline.clone()));
+    let control = backend.control();
+    let rt = Runtime::builder(backend).timeline(timeline.clone()).build().unwrap();
+    control.pause();
+    let task = rt.run(item(1.0, 4));
+    while timeline.phase(accelrt::trace::Phase::Prepare).is_empty() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The batch has not finished: its open busy period still counts.
+    assert!(!rt.stats().instance_busy[0].is_zero());
+    control.resume();
+    task.wait().unwrap();
+}

@@ -210,12 +210,28 @@ impl<B: Backend> Runtime<B> {
 
     /// Counters so far.
     pub fn stats(&self) -> Stats {
-        self.handle.shared.counters.snapshot()
+        let shared = &self.handle.shared;
+        // Busy time is booked when an instance falls idle; add the period still open, or a
+        // continuously busy instance would read as idle.
+        let open: Vec<Duration> = shared
+            .load
+            .iter()
+            .map(|l| l.lock().since.map_or(Duration::ZERO, |t| t.elapsed()))
+            .collect();
+        shared.counters.snapshot(&open)
     }
 
     /// Starts the counters afresh (after a warm-up, say).
     pub fn reset_stats(&self) {
-        self.handle.shared.counters.reset();
+        let shared = &self.handle.shared;
+        shared.counters.reset();
+        let now = Instant::now();
+        for l in &shared.load {
+            let mut l = l.lock();
+            if l.since.is_some() {
+                l.since = Some(now);
+            }
+        }
     }
 
     /// The timeline the runtime records into, if one was given to the builder.

@@ -134,7 +134,8 @@ impl Counters {
         *self.started.lock() = Instant::now();
     }
 
-    pub fn snapshot(&self) -> Stats {
+    /// A snapshot; `open` is, per instance, the busy time not yet booked.
+    pub fn snapshot(&self, open: &[Duration]) -> Stats {
         let batches = self.batches.load(Relaxed);
         let batched = self.batched_requests.load(Relaxed);
         let device_batches = self.device_batches.load(Relaxed);
@@ -143,7 +144,12 @@ impl Counters {
         let latency = self.latency.snapshot();
         let fraction = |d: Duration| d.as_secs_f64() / uptime.as_secs_f64().max(1e-9);
         let total = |c: &AtomicU64| Duration::from_nanos(c.load(Relaxed));
-        let instance_busy: Vec<Duration> = self.busy_ns.iter().map(total).collect();
+        let instance_busy: Vec<Duration> = self
+            .busy_ns
+            .iter()
+            .zip(open.iter().chain(std::iter::repeat(&Duration::ZERO)))
+            .map(|(c, &o)| total(c) + o)
+            .collect();
         Stats {
             uptime,
             submitted: self.submitted.load(Relaxed),
