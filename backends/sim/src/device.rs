@@ -157,7 +157,12 @@ fn engine_loop(ops: Receiver<Op>, track: Track, timeline: Option<Timeline>, f: A
             Phase::D2H => mem.compute_done.wait(),
             _ => {}
         }
-        let span = tracing::trace_span!("sim", phase = op.phase.name(), batch = op.batch);
+        // Span names must be static: one per engine phase.
+        let span = match op.phase {
+            Phase::H2D => tracing::trace_span!("h2d", batch = op.batch),
+            Phase::Compute => tracing::trace_span!("compute", batch = op.batch),
+            _ => tracing::trace_span!("d2h", batch = op.batch),
+        };
         let _enter = span.enter();
         let start = Instant::now();
         match op.phase {
