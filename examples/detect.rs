@@ -124,17 +124,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let models = models::ocr()?;
     let (paths, expected): (Vec<PathBuf>, Vec<Option<usize>>) = match &args.dir {
         Some(dir) => {
-            let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
-                })
-                .collect();
-            paths.sort();
-            paths.truncate(args.images);
+            let paths = samples::image_files(dir, args.images)?;
             let n = paths.len();
             (paths, vec![None; n])
         }

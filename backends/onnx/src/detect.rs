@@ -103,6 +103,17 @@ pub struct TextBox {
     pub score: f32,
 }
 
+/// Height and width of a detector probability map, `[1, 1, H, W]` or `[H, W]`.
+pub(crate) fn map_size(prob: &Tensor) -> accelrt::Result<(usize, usize)> {
+    match prob.shape() {
+        [1, 1, h, w] | [h, w] => Ok((*h, *w)),
+        other => Err(accelrt::Error::InvalidInput(format!(
+            "probability map: expected f32 [1, 1, H, W] or [H, W], got {} {other:?}",
+            prob.dtype()
+        ))),
+    }
+}
+
 /// Regions of `prob` (`[1, 1, H, W]` or `[H, W]`) above `threshold` (PP-OCR uses 0.3),
 /// 8-connected, with at least `min_pixels` pixels, scaled by `(scale_x, scale_y)`; sorted top
 /// to bottom.
@@ -112,15 +123,7 @@ pub fn text_boxes(
     min_pixels: usize,
     scale: (f32, f32),
 ) -> accelrt::Result<Vec<TextBox>> {
-    let (h, w) = match prob.shape() {
-        [1, 1, h, w] | [h, w] => (*h, *w),
-        other => {
-            return Err(accelrt::Error::InvalidInput(format!(
-                "probability map: expected f32 [1, 1, H, W] or [H, W], got {} {other:?}",
-                prob.dtype()
-            )))
-        }
-    };
+    let (h, w) = map_size(prob)?;
     let p = prob.to_vec::<f32>()?;
     let mut seen = vec![false; h * w];
     let mut boxes = Vec::new();

@@ -53,6 +53,8 @@ mod error;
 mod library;
 pub mod models;
 mod named;
+#[cfg(feature = "ocr")]
+pub mod ocr;
 mod provider;
 #[cfg(feature = "samples")]
 pub mod samples;

@@ -257,3 +257,21 @@ pub fn sample_set_in(dir: &Path, count: usize) -> accelrt::Result<Vec<Sample>> {
 pub fn sample_set(count: usize) -> accelrt::Result<Vec<Sample>> {
     sample_set_in(&cache_dir()?.join("samples").join(SAMPLE_VERSION), count)
 }
+
+/// The PNG and JPEG files in `dir`, sorted by name, at most `limit` of them: a folder of your
+/// own images for the examples.
+pub fn image_files(dir: &Path, limit: usize) -> accelrt::Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| accelrt::Error::InvalidInput(format!("cannot read {}: {e}", dir.display())))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+        })
+        .collect();
+    paths.sort();
+    paths.truncate(limit);
+    Ok(paths)
+}

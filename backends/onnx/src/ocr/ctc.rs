@@ -1,0 +1,153 @@
+//! [`CtcDecoder`]: greedy CTC decoding of the recogniser's per-time-step probabilities.
+
+use std::collections::BTreeMap;
+
+use accelrt::Tensor;
+
+use crate::OnnxError;
+
+/// Turns the recogniser's output `[N, T, C]` into strings.
+///
+/// PP-OCR's class layout: class 0 is the CTC blank, class `i` (1 ≤ i ≤ n) is the `i`-th
+/// character of the model's `character` metadata, and class `n + 1` is a space that PaddleOCR
+/// appends (`use_space_char`), so `C = n + 2`. The decoder checks that `C` before decoding.
+#[derive(Debug, Clone)]
+pub struct CtcDecoder {
+    /// Index `i` is class `i + 1`: the metadata characters, then the space.
+    classes: Vec<String>,
+}
+
+/// One decoded string and its confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The text, repeats collapsed and blanks removed.
+    pub text: String,
+    /// Mean probability of the kept characters (0 for an empty string).
+    pub score: f32,
+}
+
+impl CtcDecoder {
+    /// A decoder for the characters of a PP-OCR recogniser's metadata (one per entry, in
+    /// order), such as [`models::rec_characters`](crate::models::rec_characters) returns.
+    pub fn new(characters: Vec<String>) -> Self {
+        let mut classes = characters;
+        classes.push(" ".to_string());
+        CtcDecoder { classes }
+    }
+
+    /// A decoder from a model's metadata map (its `character` entry, one character per line),
+    /// as [`OnnxBackend::metadata`](crate::OnnxBackend::metadata) gives it.
+    pub fn from_metadata(metadata: &BTreeMap<String, String>) -> accelrt::Result<Self> {
+        let text = metadata.get("character").ok_or_else(|| {
+            OnnxError::Config(format!(
+                "recogniser: expected a \"character\" metadata entry (a PP-OCR recogniser), got keys {:?}",
+                metadata.keys().collect::<Vec<_>>()
+            ))
+        })?;
+        Ok(Self::new(text.lines().map(str::to_string).collect()))
+    }
+
+    /// Number of classes the model must output: blank, characters, space.
+    pub fn classes(&self) -> usize {
+        self.classes.len() + 1
+    }
+
+    /// Decodes every row of `probs` (f32 `[N, T, C]`, probabilities or logits: only the arg max
+    /// matters for the text, the score is the mean of the chosen values).
+    pub fn decode(&self, probs: &Tensor) -> accelrt::Result<Vec<Decoded>> {
+        let [n, t, c] = *probs.shape() else {
+            return Err(self.shape_error(probs));
+        };
+        if c != self.classes() {
+            return Err(self.shape_error(probs));
+        }
+        let p = probs.as_slice::<f32>()?;
+        Ok((0..n)
+            .map(|i| self.decode_row(&p[i * t * c..(i + 1) * t * c], c))
+            .collect())
+    }
+
+    fn decode_row(&self, row: &[f32], c: usize) -> Decoded {
+        let mut text = String::new();
+        let (mut sum, mut kept) = (0f32, 0usize);
+        let mut prev = 0usize;
+        for step in row.chunks_exact(c) {
+            // First maximum wins on ties, as numpy's argmax does.
+            let (best, p) =
+                step.iter().copied().enumerate().fold(
+                    (0, f32::NEG_INFINITY),
+                    |acc, (k, v)| if v > acc.1 { (k, v) } else { acc },
+                );
+            if best != 0 && best != prev {
+                text.push_str(&self.classes[best - 1]);
+                sum += p;
+                kept += 1;
+            }
+            prev = best;
+        }
+        Decoded {
+            text,
+            score: if kept == 0 { 0.0 } else { sum / kept as f32 },
+        }
+    }
+
+    fn shape_error(&self, probs: &Tensor) -> accelrt::Error {
+        accelrt::Error::InvalidInput(format!(
+            "recogniser output: expected f32 [N, T, {}] (blank, {} characters, space), got {} {:?}",
+            self.classes(),
+            self.classes.len() - 1,
+            probs.dtype(),
+            probs.shape()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_hot(classes: usize, seq: &[usize]) -> Vec<f32> {
+        seq.iter()
+            .flat_map(|&k| (0..classes).map(move |j| if j == k { 0.9 } else { 0.1 / (classes - 1) as f32 }))
+            .collect()
+    }
+
+    #[test]
+    fn collapses_repeats_drops_blanks_and_maps_the_space() {
+        let d = CtcDecoder::new(vec!["a".into(), "b".into(), "l".into()]);
+        assert_eq!(d.classes(), 5);
+        // "a a _ b _ b l l _ ␠ a": repeats merge unless a blank separates them.
+        let seq = [1, 1, 0, 2, 0, 2, 3, 3, 0, 4, 1];
+        let probs = Tensor::new([1, seq.len(), 5], one_hot(5, &seq)).unwrap();
+        let out = d.decode(&probs).unwrap();
+        assert_eq!(out[0].text, "abbl a");
+        assert!((out[0].score - 0.9).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rows_decode_independently_and_empty_rows_score_zero() {
+        let d = CtcDecoder::new(vec!["x".into()]);
+        let mut v = one_hot(3, &[1, 0]);
+        v.extend(one_hot(3, &[0, 0]));
+        let out = d.decode(&Tensor::new([2, 2, 3], v).unwrap()).unwrap();
+        assert_eq!(out[0].text, "x");
+        assert_eq!(
+            out[1],
+            Decoded {
+                text: String::new(),
+                score: 0.0
+            }
+        );
+    }
+
+    #[test]
+    fn wrong_class_count_is_an_error() {
+        let d = CtcDecoder::new(vec!["x".into()]);
+        let err = d.decode(&Tensor::new([1, 2, 4], vec![0f32; 8]).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("expected f32 [N, T, 3]"), "{err}");
+        let mut meta = BTreeMap::new();
+        assert!(CtcDecoder::from_metadata(&meta).is_err());
+        meta.insert("character".to_string(), "a\nb".to_string());
+        assert_eq!(CtcDecoder::from_metadata(&meta).unwrap().classes(), 4);
+    }
+}

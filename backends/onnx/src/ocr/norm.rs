@@ -1,0 +1,48 @@
+//! Resizing a line crop to the classifier's or recogniser's fixed height, normalised.
+
+use accelrt::Tensor;
+use image::imageops::FilterType;
+use image::RgbImage;
+
+/// `crop` resized to `height` keeping its aspect ratio (width rounded up, capped at `width`),
+/// as f32 `[1, 3, height, width]`, BGR planes, `(pixel / 255 - 0.5) / 0.5`, the right-hand
+/// remainder zero (PaddleOCR's `resize_norm_img`). A fixed `width` gives every crop the same
+/// shape, so crops of different images can share a batch.
+pub fn resize_normalise(crop: &RgbImage, height: u32, width: u32) -> accelrt::Result<Tensor> {
+    let (w, h) = crop.dimensions();
+    if w == 0 || h == 0 || height == 0 || width == 0 {
+        return Err(accelrt::Error::InvalidInput(format!(
+            "line crop is {w}x{h} for a {width}x{height} input; expected non-empty sizes"
+        )));
+    }
+    let rw = ((height as f32 * w as f32 / h as f32).ceil() as u32).clamp(1, width);
+    let resized = image::imageops::resize(crop, rw, height, FilterType::Triangle);
+    let plane = (height * width) as usize;
+    let mut data = vec![0f32; 3 * plane];
+    for (x, y, p) in resized.enumerate_pixels() {
+        let at = (y * width + x) as usize;
+        for (c, &v) in [p[2], p[1], p[0]].iter().enumerate() {
+            data[c * plane + at] = v as f32 / 127.5 - 1.0;
+        }
+    }
+    Tensor::new([1, 3, height as usize, width as usize], data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_aspect_caps_width_and_pads_with_zero() {
+        let crop = RgbImage::from_pixel(40, 10, image::Rgb([255, 255, 255]));
+        let t = resize_normalise(&crop, 48, 320).unwrap();
+        assert_eq!(t.shape(), &[1, 3, 48, 320]);
+        let v = t.as_slice::<f32>().unwrap();
+        // 40x10 at height 48 is 192 wide: white (1.0) up to there, padding (0.0) after.
+        assert_eq!((v[191], v[192]), (1.0, 0.0));
+        let wide = RgbImage::from_pixel(400, 10, image::Rgb([0, 0, 0]));
+        let t = resize_normalise(&wide, 48, 192).unwrap();
+        assert!(t.as_slice::<f32>().unwrap()[..192].iter().all(|&x| x == -1.0));
+        assert!(resize_normalise(&RgbImage::new(0, 5), 48, 192).is_err());
+    }
+}

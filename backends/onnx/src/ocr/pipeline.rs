@@ -1,0 +1,107 @@
+//! [`pipeline`]: the OCR stages as one [`accelrt::Pipeline`].
+
+use std::sync::Arc;
+
+use accelrt::{AsyncRuntime, Pipeline, Runtime};
+use futures::future::try_join_all;
+
+use super::ctc::CtcDecoder;
+use super::output::OcrOutput;
+use super::settings::{ModelSettings, OcrSettings};
+use super::source::ImageSource;
+use super::steps::{after_cls, assemble, crop_lines, prepare, recognised, Cropped, LineCrop, Prepared};
+use crate::models::OcrModels;
+use crate::OnnxBackend;
+
+/// The OCR pipeline: an [`ImageSource`] in, an [`OcrOutput`] out. It is an
+/// [`AsyncRuntime`]: `run(image)` gives a task to `.await` or `.wait()`, and
+/// [`accelrt::dataset`] runs whole folders through it.
+pub type OcrPipeline = Pipeline<ImageSource, OcrOutput>;
+
+/// Names of the stages, in order: an error says in which one it happened
+/// ([`accelrt::Error::Stage`]).
+pub const STAGES: [&str; 4] = ["decode", "detect", "crop", "recognize"];
+
+/// Builds the OCR pipeline on the three PP-OCR models:
+///
+/// 1. `decode` (`decoders` threads): read and decode the image, resize and normalise it for
+///    the detector;
+/// 2. `detect`: run it on the detector's runtime (`images_in_flight` at once, so its sessions
+///    stay busy);
+/// 3. `crop` (`croppers` threads): find the line boxes in the probability map, cut each line
+///    out upright, prepare the classifier's and recogniser's inputs;
+/// 4. `recognize`: for each image, all its lines at once through the classifier's runtime and
+///    then the recogniser's. Every image in flight sends its lines to the same two runtimes,
+///    so their batches fill with lines of several images.
+///
+/// Fails with [`accelrt::Error::Config`] on bad settings, and when a model cannot be loaded.
+pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<OcrPipeline> {
+    settings.validate()?;
+    let det = runtime(&models.det, settings.det, settings)?;
+    let cls = runtime(&models.cls, settings.cls, settings)?;
+    let rec_backend = backend(&models.rec, settings.rec)?;
+    let decoder = Arc::new(CtcDecoder::from_metadata(rec_backend.metadata())?);
+    let rec = with_batching(rec_backend, settings.rec, settings)?;
+
+    let s = Arc::new(settings.clone());
+    let (s1, s2, s3) = (s.clone(), s.clone(), s);
+    Pipeline::builder::<ImageSource>()
+        // Queues as long as the images in flight: enough to keep each stage fed, while at most
+        // that many decoded pages (several MB each) wait in front of a busy stage.
+        .queue_capacity(settings.images_in_flight)
+        .stage(STAGES[0], settings.decoders, move |source| prepare(source, &s1))
+        // The detector's runtime, as an async stage rather than `.runtime(..)`: the decoded image
+        // and its scale must travel on to the crop stage beside the detector's output.
+        .async_stage(STAGES[1], settings.images_in_flight, move |p: Prepared| {
+            let scale = (p.det.scale_x, p.det.scale_y);
+            let task = det.run(vec![p.det.tensor]);
+            let image = p.image;
+            async move { Ok((image, scale, task.await?)) }
+        })
+        .stage(STAGES[2], settings.croppers, move |(image, scale, out)| {
+            crop_lines(&image, &out, scale, &s2)
+        })
+        .async_stage(STAGES[3], settings.images_in_flight, move |c: Cropped| {
+            let (cls, rec, decoder, s) = (cls.clone(), rec.clone(), decoder.clone(), s3.clone());
+            async move {
+                // All of the image's lines at once: each goes to the classifier, then to the
+                // recogniser, without waiting for its siblings.
+                let lines = c.lines.iter().map(|line: &LineCrop| {
+                    let (cls, rec, decoder, s) = (&cls, &rec, &decoder, &s);
+                    async move {
+                        let cls_out = cls.run(vec![line.cls.clone()]).await?;
+                        let (o, x) = after_cls(line, &cls_out, s)?;
+                        let rec_out = rec.run(vec![x]).await?;
+                        recognised(line, o, &rec_out, decoder)
+                    }
+                });
+                let lines = try_join_all(lines).await?;
+                Ok(assemble(c.width, c.height, lines, &s))
+            }
+        })
+        .build()
+}
+
+fn backend(model: &std::path::Path, m: ModelSettings) -> accelrt::Result<OnnxBackend> {
+    OnnxBackend::builder(model)
+        .instances(m.instances)
+        .intra_threads(m.threads)
+        .build()
+}
+
+fn with_batching(backend: OnnxBackend, m: ModelSettings, s: &OcrSettings) -> accelrt::Result<Runtime<OnnxBackend>> {
+    // One preparation worker: copying a batch of small crops is cheap next to running it, and
+    // the two cores this is tuned for are better spent on the sessions. Depth 2 lets the next
+    // batch form and be copied while one runs.
+    backend
+        .runtime_builder()
+        .parallel(1)
+        .depth(2)
+        .max_batch(m.max_batch)
+        .batch_timeout(s.batch_timeout)
+        .build()
+}
+
+fn runtime(model: &std::path::Path, m: ModelSettings, s: &OcrSettings) -> accelrt::Result<Runtime<OnnxBackend>> {
+    with_batching(backend(model, m)?, m, s)
+}

@@ -1,0 +1,118 @@
+//! [`OcrSettings`]: workers, model instances and batching of the OCR pipeline.
+
+use std::time::Duration;
+
+use super::det::DetParams;
+
+/// How one of the three models runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelSettings {
+    /// Sessions (runtime instances), each on its own thread.
+    pub instances: usize,
+    /// Intra-op threads per session.
+    pub threads: usize,
+    /// Most requests per batch; 1 runs requests one by one.
+    pub max_batch: usize,
+}
+
+/// Settings of [`pipeline`](super::pipeline) and [`SequentialOcr`](super::SequentialOcr) (which
+/// uses only the image-processing ones: `det_side`, `rec_width`, `det_params`, `min_text_score`).
+///
+/// The defaults are the fastest found on a 2-core CPU (100 rendered pages, `examples/ocr.rs`):
+/// one decoder, since a second one only competes for the same cores; the detector on two
+/// single-threaded sessions, so each computes on one core and decoding and cropping slot in
+/// between (one session of two threads was about 30% slower); the classifier and the recogniser
+/// batching up to 16 lines from all images in flight (batches of 1 were 10 to 15% slower).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcrSettings {
+    /// Longer side of the detector's input in pixels (rounded to multiples of 32; smaller
+    /// images are not enlarged).
+    pub det_side: u32,
+    /// Width every recogniser input is padded to (height 48): lines wider than this at height 48
+    /// are squeezed. One width for all crops lets crops of different images share a batch.
+    /// 320 is PP-OCR's training width; with 480 (long lines not squeezed) the recogniser read
+    /// fewer of the rendered lines exactly (it took more capital O for 0) and ran slower.
+    pub rec_width: u32,
+    /// Threads decoding and resizing images.
+    pub decoders: usize,
+    /// Threads post-processing detections and cutting out lines.
+    pub croppers: usize,
+    /// Images in flight in the detection and recognition stages (and each stage queue's size).
+    pub images_in_flight: usize,
+    /// The detector.
+    pub det: ModelSettings,
+    /// The orientation classifier.
+    pub cls: ModelSettings,
+    /// The recogniser.
+    pub rec: ModelSettings,
+    /// How long a batch of the classifier or recogniser waits for more crops after its oldest
+    /// one arrived (a crop never waits while a session is idle).
+    pub batch_timeout: Duration,
+    /// Detection post-processing.
+    pub det_params: DetParams,
+    /// Lines whose recognition score is below this are dropped (PaddleOCR's `drop_score`, 0.5).
+    pub min_text_score: f32,
+}
+
+impl Default for OcrSettings {
+    fn default() -> Self {
+        OcrSettings {
+            det_side: 960,
+            rec_width: 320,
+            decoders: 1,
+            croppers: 1,
+            images_in_flight: 8,
+            det: ModelSettings {
+                instances: 2,
+                threads: 1,
+                max_batch: 1,
+            },
+            cls: ModelSettings {
+                instances: 1,
+                threads: 1,
+                max_batch: 16,
+            },
+            rec: ModelSettings {
+                instances: 1,
+                threads: 1,
+                max_batch: 16,
+            },
+            batch_timeout: Duration::from_millis(2),
+            det_params: DetParams::default(),
+            min_text_score: 0.5,
+        }
+    }
+}
+
+impl OcrSettings {
+    /// Checks every setting; the pipeline builder calls it.
+    pub fn validate(&self) -> accelrt::Result<()> {
+        let bad = |what: String| Err(accelrt::Error::Config(format!("OCR settings: {what}")));
+        if self.det_side < 32 {
+            return bad(format!("det_side is {}; expected at least 32", self.det_side));
+        }
+        if self.rec_width < 8 {
+            return bad(format!("rec_width is {}; expected at least 8", self.rec_width));
+        }
+        for (name, n) in [
+            ("decoders", self.decoders),
+            ("croppers", self.croppers),
+            ("images_in_flight", self.images_in_flight),
+        ] {
+            if n == 0 {
+                return bad(format!("{name} is 0; expected at least 1"));
+            }
+        }
+        for (name, m) in [("det", self.det), ("cls", self.cls), ("rec", self.rec)] {
+            if m.instances == 0 || m.threads == 0 || m.max_batch == 0 {
+                return bad(format!(
+                    "{name}: {m:?}; expected instances, threads and max_batch of at least 1"
+                ));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.min_text_score) {
+            return bad(format!("min_text_score is {}; expected 0 to 1", self.min_text_score));
+        }
+        Ok(())
+    }
+}
