@@ -33,6 +33,10 @@
 //!   same way.
 //! - With the `samples` feature (default): [`samples`] renders text images with known lines,
 //!   [`detect`] prepares images for the PP-OCR detector and finds text boxes in its output.
+//! - With the `ocr` feature: the `ocr` module, a full OCR pipeline on the PP-OCRv4 models
+//!   (decode → detect → crop and rectify → orientation → recognition with CTC decoding), where
+//!   the lines of every image in flight share one batching classifier and one recogniser
+//!   runtime; and `SequentialOcr`, the same steps one at a time, as a baseline.
 //! - [`ExecutionProvider`]: CPU by default; CUDA with the `cuda` feature, failing loudly when it
 //!   cannot register.
 //!
