@@ -162,7 +162,7 @@ fn costed(max_batch: usize, timeout: Duration, requests: usize) -> (f64, Duratio
 }
 
 fn main() {
-    let per_caller = 400;
+    let per_caller = 1000;
     let rounds = 5;
     println!(
         "zero-delay work, 256 concurrent callers x {per_caller} requests, max batch 64 (tokio, 2 worker threads); \

@@ -59,7 +59,8 @@ impl BatchInfo {
 ///   It must (re)initialise everything in the slot the batch needs: a slot is reused after
 ///   errors and panics too.
 /// - `submit` runs on the instance's own thread, in batch order; on an asynchronous device it
-///   only enqueues work and returns.
+///   only enqueues work and returns (with [`SUBMIT_ON_WORKER`](Backend::SUBMIT_ON_WORKER) it
+///   runs on the preparation worker instead, one call per instance at a time).
 /// - `complete` runs on the instance's completion thread, in submit order, and blocks until the
 ///   slot's work is done. It returns exactly one output per request, in batch order.
 /// - An `Err` (or a panic, which the engine catches) fails the batch's requests only; the
@@ -74,6 +75,13 @@ pub trait Backend: Send + Sync + 'static {
     type Instance: Send + 'static;
     /// One set of in-flight resources.
     type Slot: Send + 'static;
+
+    /// True when `submit` only enqueues work and returns at once (an asynchronous device: a
+    /// CUDA stream, the simulator). The preparation worker then submits the batch itself,
+    /// holding the instance behind a mutex, which spares a thread and a hand-off per batch.
+    /// Leave it false when `submit` does the work (ONNX Runtime on the CPU), so preparation
+    /// goes on while an instance computes.
+    const SUBMIT_ON_WORKER: bool = false;
 
     /// What the model takes and gives. `max_batch` there bounds the runtime's batch limit.
     fn spec(&self) -> &ModelSpec;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 
-use super::instance::{self, SlotBox};
+use super::instance::{self, Route, SlotBox};
 use super::queue::{BatchPolicy, Queue};
 use super::stats::Counters;
 use super::{worker, Handle, Load, Runtime, Shared};
@@ -236,25 +236,48 @@ impl<B: Backend> RuntimeBuilder<B> {
             handle.threads.lock().push(t);
             Ok(())
         };
-        let mut to_instance = Vec::with_capacity(instances.len());
-        for (i, instance) in instances.into_iter().enumerate() {
-            // Bounded by depth: only `depth` slots of instance i exist, so workers never wait here.
-            let (tx, rx) = crossbeam_channel::bounded(self.depth);
-            to_instance.push(tx);
-            let (shared, free_tx, depth) = (shared.clone(), free_tx.clone(), self.depth);
-            spawn(
-                format!("accelrt-instance-{i}"),
-                Box::new(move || instance::run(i, shared, instance, rx, free_tx, depth)),
-            )?;
-        }
+        // Every queue between threads is bounded by depth: only `depth` slots of an instance
+        // exist, so no send ever waits.
+        let route = if B::SUBMIT_ON_WORKER {
+            let instances = Arc::new(instances.into_iter().map(Mutex::new).collect::<Vec<_>>());
+            let mut done = Vec::with_capacity(instances.len());
+            for i in 0..instances.len() {
+                let (tx, rx) = crossbeam_channel::bounded(self.depth);
+                done.push(tx);
+                let (shared, free_tx, keep) = (shared.clone(), free_tx.clone(), instances.clone());
+                spawn(
+                    format!("accelrt-complete-{i}"),
+                    Box::new(move || {
+                        instance::complete_loop(i, shared, rx, free_tx);
+                        // The last completion thread out drops the instances, after every
+                        // slot's work completed.
+                        drop(keep);
+                    }),
+                )?;
+            }
+            Route::Inline { instances, done }
+        } else {
+            let mut to_instance = Vec::with_capacity(instances.len());
+            for (i, instance) in instances.into_iter().enumerate() {
+                let (tx, rx) = crossbeam_channel::bounded(self.depth);
+                to_instance.push(tx);
+                let (shared, free_tx, depth) = (shared.clone(), free_tx.clone(), self.depth);
+                spawn(
+                    format!("accelrt-instance-{i}"),
+                    Box::new(move || instance::run(i, shared, instance, rx, free_tx, depth)),
+                )?;
+            }
+            Route::Thread(to_instance)
+        };
         for k in 0..self.parallel {
-            let (shared, free_rx, free_tx, to_instance) =
-                (shared.clone(), free_rx.clone(), free_tx.clone(), to_instance.clone());
+            let (shared, free_rx, free_tx, route) = (shared.clone(), free_rx.clone(), free_tx.clone(), route.clone());
             spawn(
                 format!("accelrt-prep-{k}"),
-                Box::new(move || worker::run(k, shared, free_rx, free_tx, to_instance)),
+                Box::new(move || worker::run(k, shared, free_rx, free_tx, route)),
             )?;
         }
+        // Only the workers hold the routes now: when they stop, the threads behind them stop.
+        drop(route);
         {
             let shared = shared.clone();
             spawn(

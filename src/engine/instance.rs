@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
 
 use super::stats::Counters;
 use super::Shared;
@@ -35,8 +36,92 @@ pub(crate) struct InFlight<B: Backend> {
     pub members: Vec<Member<B::Output>>,
 }
 
-/// Instance `i`'s submit loop. Spawns and finally joins its completion thread, so the
-/// instance outlives every slot's work.
+/// Where a prepared batch goes to be submitted.
+pub(crate) enum Route<B: Backend> {
+    /// To its instance's submit thread.
+    Thread(Vec<Sender<InFlight<B>>>),
+    /// [`Backend::SUBMIT_ON_WORKER`]: the worker submits it itself (the instance behind a
+    /// mutex: submits are short and in the order the lock is taken), then hands it to the
+    /// instance's completion thread. One thread hand-off less per batch.
+    Inline {
+        instances: Arc<Vec<Mutex<B::Instance>>>,
+        done: Vec<Sender<InFlight<B>>>,
+    },
+}
+
+impl<B: Backend> Clone for Route<B> {
+    fn clone(&self) -> Self {
+        match self {
+            Route::Thread(txs) => Route::Thread(txs.clone()),
+            Route::Inline { instances, done } => Route::Inline {
+                instances: instances.clone(),
+                done: done.clone(),
+            },
+        }
+    }
+}
+
+/// Sends a prepared batch of instance `i` on its way.
+pub(crate) fn dispatch<B: Backend>(
+    shared: &Shared<B>,
+    route: &Route<B>,
+    i: usize,
+    job: InFlight<B>,
+    free_tx: &Sender<SlotBox<B>>,
+) {
+    match route {
+        Route::Thread(txs) => {
+            if let Err(crossbeam_channel::SendError(job)) = txs[i].send(job) {
+                finish(
+                    shared,
+                    job,
+                    Err(Error::Internal("instance thread is gone".into())),
+                    free_tx,
+                );
+            }
+        }
+        Route::Inline { instances, done } => submit(shared, i, &mut instances[i].lock(), job, &done[i], free_tx),
+    }
+}
+
+/// Submits one batch and hands it to the completion thread (or fails it).
+fn submit<B: Backend>(
+    shared: &Shared<B>,
+    i: usize,
+    instance: &mut B::Instance,
+    mut job: InFlight<B>,
+    done: &Sender<InFlight<B>>,
+    free_tx: &Sender<SlotBox<B>>,
+) {
+    let start = Instant::now();
+    let span = tracing::trace_span!("submit", batch = job.info.id, instance = i);
+    let submitted = span.in_scope(|| {
+        catch_unwind(AssertUnwindSafe(|| shared.backend.submit(instance, &mut job.slot.slot)))
+            .unwrap_or_else(|p| Err(Error::from_panic(p)))
+    });
+    let end = Instant::now();
+    Counters::add(&shared.counters.submit_ns, end - start);
+    if let Some(tl) = &shared.timeline {
+        tl.record(Track::Instance(i), Phase::Submit, job.info.id, start, end);
+    }
+    match submitted {
+        // Bounded by depth, like every queue of a slot: the send never waits.
+        Ok(()) => {
+            if let Err(crossbeam_channel::SendError(job)) = done.send(job) {
+                finish(
+                    shared,
+                    job,
+                    Err(Error::Internal("completion thread is gone".into())),
+                    free_tx,
+                );
+            }
+        }
+        Err(e) => finish(shared, job, Err(e), free_tx),
+    }
+}
+
+/// Instance `i`'s submit thread (backends that submit on their own thread). Spawns and finally
+/// joins its completion thread, so the instance outlives every slot's work.
 pub(crate) fn run<B: Backend>(
     i: usize,
     shared: Arc<Shared<B>>,
@@ -55,57 +140,30 @@ pub(crate) fn run<B: Backend>(
             .spawn(move || complete_loop(i, shared, done_rx, free_tx))
     };
     let completion = match completion {
-        Ok(handle) => Some(handle),
+        Ok(handle) => handle,
         Err(e) => {
             tracing::error!(instance = i, error = %e, "cannot start completion thread");
-            None
+            for job in jobs {
+                finish(
+                    &shared,
+                    job,
+                    Err(Error::Internal("no completion thread".into())),
+                    &free_tx,
+                );
+            }
+            return;
         }
     };
-    for mut job in jobs {
-        if completion.is_none() {
-            finish(
-                &shared,
-                job,
-                Err(Error::Internal("no completion thread".into())),
-                &free_tx,
-            );
-            continue;
-        }
-        let start = Instant::now();
-        let span = tracing::trace_span!("submit", batch = job.info.id, instance = i);
-        let submitted = span.in_scope(|| {
-            catch_unwind(AssertUnwindSafe(|| {
-                shared.backend.submit(&mut instance, &mut job.slot.slot)
-            }))
-            .unwrap_or_else(|p| Err(Error::from_panic(p)))
-        });
-        let end = Instant::now();
-        Counters::add(&shared.counters.submit_ns, end - start);
-        if let Some(tl) = &shared.timeline {
-            tl.record(Track::Instance(i), Phase::Submit, job.info.id, start, end);
-        }
-        match submitted {
-            Ok(()) => {
-                if let Err(crossbeam_channel::SendError(job)) = done_tx.send(job) {
-                    finish(
-                        &shared,
-                        job,
-                        Err(Error::Internal("completion thread is gone".into())),
-                        &free_tx,
-                    );
-                }
-            }
-            Err(e) => finish(&shared, job, Err(e), &free_tx),
-        }
+    for job in jobs {
+        submit(&shared, i, &mut instance, job, &done_tx, &free_tx);
     }
     drop(done_tx);
-    if let Some(handle) = completion {
-        let _ = handle.join();
-    }
+    let _ = completion.join();
     drop(instance);
 }
 
-fn complete_loop<B: Backend>(
+/// Instance `i`'s completion thread: waits for each slot in submit order.
+pub(crate) fn complete_loop<B: Backend>(
     i: usize,
     shared: Arc<Shared<B>>,
     done: Receiver<InFlight<B>>,

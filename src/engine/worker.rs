@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::instance::{finish, InFlight, Member, SlotBox};
+use super::instance::{dispatch, finish, InFlight, Member, Route, SlotBox};
 use super::stats::Counters;
 use super::Shared;
 use crate::trace::{Phase, Track};
@@ -20,7 +20,7 @@ pub(crate) fn run<B: Backend>(
     shared: Arc<Shared<B>>,
     free: Receiver<SlotBox<B>>,
     free_tx: Sender<SlotBox<B>>,
-    to_instance: Vec<Sender<InFlight<B>>>,
+    route: Route<B>,
 ) {
     let mut rejects = Vec::new();
     // A slot first, then the batch: the batch keeps growing while every slot is busy.
@@ -88,16 +88,7 @@ pub(crate) fn run<B: Backend>(
         }
         let job = InFlight { slot, info, members };
         match prepared {
-            Ok(()) => {
-                if let Err(crossbeam_channel::SendError(job)) = to_instance[i].send(job) {
-                    finish(
-                        &shared,
-                        job,
-                        Err(Error::Internal("instance thread is gone".into())),
-                        &free_tx,
-                    );
-                }
-            }
+            Ok(()) => dispatch(&shared, &route, i, job, &free_tx),
             Err(e) => finish(&shared, job, Err(e), &free_tx),
         }
     }

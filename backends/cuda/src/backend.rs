@@ -137,6 +137,8 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
     type Output = Tensor;
     type Instance = CudaInstance<M::Instance>;
     type Slot = CudaSlot<M::Scratch>;
+    /// `submit` only enqueues copies and kernels on the slot's stream.
+    const SUBMIT_ON_WORKER: bool = true;
 
     fn spec(&self) -> &ModelSpec {
         self.model.spec()

@@ -130,6 +130,8 @@ impl Backend for SimBackend {
     /// The compute unit the instance runs on.
     type Instance = usize;
     type Slot = SimSlot;
+    /// `submit` only queues the slot's H2D on the device.
+    const SUBMIT_ON_WORKER: bool = true;
 
     fn spec(&self) -> &ModelSpec {
         &self.spec
@@ -220,7 +222,7 @@ impl Backend for SimBackend {
     }
 
     fn complete(&self, slot: &mut SimSlot) -> Result<Vec<Tensor>> {
-        slot.mem.d2h_done.wait();
+        slot.mem.done.wait();
         if let Some(msg) = slot.mem.fail.lock().take() {
             return Err(Error::backend_msg(msg));
         }

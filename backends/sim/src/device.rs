@@ -1,9 +1,10 @@
 //! The device: one thread per engine, each a FIFO of operations held for their modelled time.
 //!
-//! Like a GPU's copy and compute engines, each engine takes operations in the order they were
-//! issued; an operation that depends on the previous one of its slot (compute after H2D, D2H
-//! after compute) waits for that slot's event first. With a shared DMA engine this gives the
-//! head-of-line blocking real single-copy-engine hardware shows.
+//! Like a GPU's copy and compute engines, each engine runs the operations in its queue one at a
+//! time, in arrival order. A slot's operations are a stream: its compute joins the compute
+//! queue when its H2D has finished, and its D2H the D2H queue when its compute has, so one
+//! slot waiting on its copy never holds up another slot's kernels (as on hardware with
+//! several stream queues). With a shared DMA engine, copies in both directions take turns.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -23,9 +24,8 @@ pub(crate) struct SlotMemory {
     pub dev_in: Mutex<Vec<f32>>,
     pub dev_out: Mutex<Vec<f32>>,
     pub host_out: Mutex<Vec<f32>>,
-    pub h2d_done: Event,
-    pub compute_done: Event,
-    pub d2h_done: Event,
+    /// Set when the slot's D2H finished.
+    pub done: Event,
     /// Set when the batch must fail on the device (an injected fault).
     pub fail: Mutex<Option<String>>,
     /// How long the engines spent on this slot's last batch: H2D, compute, D2H.
@@ -48,15 +48,28 @@ impl SlotMemory {
 pub(crate) struct Op {
     phase: Phase,
     batch: u64,
-    duration: Duration,
+    unit: usize,
+    /// Modelled times of the slot's H2D, compute and D2H.
+    times: [Duration; 3],
     mem: Arc<SlotMemory>,
 }
 
-/// The engines' senders and threads.
+enum Msg {
+    Op(Op),
+    Stop,
+}
+
+/// Where an engine sends a finished operation's successor.
+struct Routes {
+    compute: Vec<Sender<Msg>>,
+    d2h: Sender<Msg>,
+}
+
+/// The engines' queues and threads.
 pub(crate) struct Device {
-    h2d: Option<Sender<Op>>,
-    d2h: Option<Sender<Op>>,
-    compute: Vec<Sender<Op>>,
+    h2d: Sender<Msg>,
+    /// Every distinct engine queue, to stop them.
+    queues: Vec<Sender<Msg>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -75,88 +88,90 @@ impl Device {
         timeline: Option<Timeline>,
         gate: Arc<Gate>,
     ) -> std::io::Result<Self> {
+        // Unbounded queues: at most `depth × instances` slots exist, each with one operation
+        // in some queue at a time.
+        let units = compute_units.max(1);
+        let mut names = vec![if shared_dma {
+            "dma".to_string()
+        } else {
+            "h2d".to_string()
+        }];
+        if !shared_dma {
+            names.push("d2h".into());
+        }
+        names.extend((0..units).map(|k| {
+            if units == 1 {
+                "compute".to_string()
+            } else {
+                format!("compute-{k}")
+            }
+        }));
+        let (txs, rxs): (Vec<_>, Vec<_>) = names.iter().map(|_| crossbeam_channel::unbounded::<Msg>()).unzip();
+        let dma_queues = if shared_dma { 1 } else { 2 };
+        let routes = Arc::new(Routes {
+            compute: txs[dma_queues..].to_vec(),
+            d2h: txs[dma_queues - 1].clone(),
+        });
         let mut threads = Vec::new();
-        let engine = |name: String, threads: &mut Vec<JoinHandle<()>>| -> std::io::Result<Sender<Op>> {
-            // Unbounded: at most `depth × instances` slots exist, each with three ops in flight.
-            let (tx, rx) = crossbeam_channel::unbounded();
-            let tl = timeline.clone();
+        for (name, rx) in names.into_iter().zip(rxs) {
+            let (tl, gate, routes) = (timeline.clone(), gate.clone(), routes.clone());
             let track = Track::Engine(name.clone());
             let f = Affine { a, b };
-            let gate = gate.clone();
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("sim-{name}"))
-                    .spawn(move || engine_loop(rx, track, tl, f, &gate))?,
-            );
-            Ok(tx)
-        };
-        let (h2d, d2h) = if shared_dma {
-            let dma = engine("dma".into(), &mut threads)?;
-            (dma.clone(), dma)
-        } else {
-            (engine("h2d".into(), &mut threads)?, engine("d2h".into(), &mut threads)?)
-        };
-        let units = compute_units.max(1);
-        let compute = (0..units)
-            .map(|k| {
-                let name = if units == 1 {
-                    "compute".to_string()
-                } else {
-                    format!("compute-{k}")
-                };
-                engine(name, &mut threads)
-            })
-            .collect::<std::io::Result<Vec<_>>>()?;
+            let spawned = std::thread::Builder::new()
+                .name(format!("sim-{name}"))
+                .spawn(move || engine_loop(rx, track, tl, f, &gate, &routes));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    // Stop what was started before reporting.
+                    drop(Device {
+                        h2d: txs[0].clone(),
+                        queues: txs.clone(),
+                        threads,
+                    });
+                    return Err(e);
+                }
+            }
+        }
         Ok(Device {
-            h2d: Some(h2d),
-            d2h: Some(d2h),
-            compute,
+            h2d: txs[0].clone(),
+            queues: txs,
             threads,
         })
     }
 
-    /// Issues H2D, compute and D2H for one slot, in that order, and returns at once.
+    /// Starts a slot's H2D; each engine hands the next operation on when it finishes, and the
+    /// D2H sets the slot's `done` event. Returns at once.
     pub fn issue(&self, unit: usize, batch: u64, mem: &Arc<SlotMemory>, times: [Duration; 3]) {
-        mem.h2d_done.reset();
-        mem.compute_done.reset();
-        mem.d2h_done.reset();
-        let op = |phase, duration| Op {
-            phase,
+        mem.done.reset();
+        let op = Op {
+            phase: Phase::H2D,
             batch,
-            duration,
+            unit,
+            times,
             mem: mem.clone(),
         };
-        let compute = &self.compute[unit % self.compute.len()];
-        // Sends only fail after `Drop` took the senders, which needs `&mut self`.
-        if let (Some(h2d), Some(d2h)) = (&self.h2d, &self.d2h) {
-            let _ = h2d.send(op(Phase::H2D, times[0]));
-            let _ = compute.send(op(Phase::Compute, times[1]));
-            let _ = d2h.send(op(Phase::D2H, times[2]));
-        }
+        // The engines only stop in `Drop`, so the send cannot fail while `&self` is alive.
+        let _ = self.h2d.send(Msg::Op(op));
     }
 }
 
 impl Drop for Device {
     fn drop(&mut self) {
-        self.h2d = None;
-        self.d2h = None;
-        self.compute.clear();
+        // Engines hold each other's queues, so they stop on a message, not on disconnection.
+        for q in &self.queues {
+            let _ = q.send(Msg::Stop);
+        }
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
 }
 
-fn engine_loop(ops: Receiver<Op>, track: Track, timeline: Option<Timeline>, f: Affine, gate: &Gate) {
-    for op in ops {
+fn engine_loop(ops: Receiver<Msg>, track: Track, timeline: Option<Timeline>, f: Affine, gate: &Gate, routes: &Routes) {
+    while let Ok(Msg::Op(op)) = ops.recv() {
         gate.wait_open();
         let mem = &op.mem;
-        // Stream order: wait for the slot's previous operation.
-        match op.phase {
-            Phase::Compute => mem.h2d_done.wait(),
-            Phase::D2H => mem.compute_done.wait(),
-            _ => {}
-        }
         // Span names must be static: one per engine phase.
         let span = match op.phase {
             Phase::H2D => tracing::trace_span!("h2d", batch = op.batch),
@@ -165,8 +180,11 @@ fn engine_loop(ops: Receiver<Op>, track: Track, timeline: Option<Timeline>, f: A
         };
         let _enter = span.enter();
         let start = Instant::now();
-        match op.phase {
-            Phase::H2D => copy(&mem.host_in, &mem.dev_in),
+        let k = match op.phase {
+            Phase::H2D => {
+                copy(&mem.host_in, &mem.dev_in);
+                0
+            }
             Phase::Compute => {
                 if mem.fail.lock().is_none() {
                     let input = mem.dev_in.lock();
@@ -174,24 +192,30 @@ fn engine_loop(ops: Receiver<Op>, track: Track, timeline: Option<Timeline>, f: A
                     out.clear();
                     out.extend(input.iter().map(|&x| f.a * x + f.b));
                 }
+                1
             }
-            _ => copy(&mem.dev_out, &mem.host_out),
-        }
-        hold(start, op.duration);
+            _ => {
+                copy(&mem.dev_out, &mem.host_out);
+                2
+            }
+        };
+        hold(start, op.times[k]);
         let end = Instant::now();
         if let Some(tl) = &timeline {
             tl.record(track.clone(), op.phase, op.batch, start, end);
         }
-        let k = match op.phase {
-            Phase::H2D => 0,
-            Phase::Compute => 1,
-            _ => 2,
-        };
         mem.times.lock()[k] = end - start;
-        match op.phase {
-            Phase::H2D => mem.h2d_done.set(),
-            Phase::Compute => mem.compute_done.set(),
-            _ => mem.d2h_done.set(),
+        // Stream order: the slot's next operation joins its engine's queue only now.
+        let next = match op.phase {
+            Phase::H2D => Some((Phase::Compute, &routes.compute[op.unit % routes.compute.len()])),
+            Phase::Compute => Some((Phase::D2H, &routes.d2h)),
+            _ => None,
+        };
+        match next {
+            Some((phase, queue)) => {
+                let _ = queue.send(Msg::Op(Op { phase, ..op }));
+            }
+            None => mem.done.set(),
         }
     }
 }
