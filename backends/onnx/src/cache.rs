@@ -1,6 +1,6 @@
 //! Where fetched files (ONNX Runtime, models, rendered samples) are kept.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use parking_lot::RwLock;
 
@@ -48,4 +48,13 @@ pub fn cache_dir() -> Result<PathBuf, accelrt::Error> {
 
 fn non_empty_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The first file in `dir` whose name satisfies `matches` (`None` if `dir` cannot be read).
+pub(crate) fn find_in(dir: &Path, matches: impl Fn(&str) -> bool) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&matches))
 }

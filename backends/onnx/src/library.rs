@@ -195,15 +195,7 @@ fn from_python() -> Option<PathBuf> {
         return None;
     }
     let capi = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("capi");
-    let lib = std::fs::read_dir(&capi)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libonnxruntime.so.1."))
-        })?;
+    let lib = crate::cache::find_in(&capi, |n| n.starts_with("libonnxruntime.so.1."))?;
     match minor_from_file_name(&lib) {
         Some(m) if m >= MIN_MINOR => Some(lib),
         _ => {

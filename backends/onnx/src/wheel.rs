@@ -72,15 +72,7 @@ impl Wheel {
     /// where the distribution name has `-`).
     fn find(&self, wheels: &Path) -> Option<PathBuf> {
         let prefix = format!("{}-{}-", self.name.replace('-', "_"), self.version);
-        fs::read_dir(wheels)
-            .ok()?
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".whl"))
-            })
+        crate::cache::find_in(wheels, |n| n.starts_with(&prefix) && n.ends_with(".whl"))
     }
 
     fn download(&self, wheels: &Path) -> Result<(), OnnxError> {
