@@ -138,7 +138,6 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
     type Instance = CudaInstance<M::Instance>;
     type Slot = CudaSlot<M::Scratch>;
     /// `submit` only enqueues copies and kernels on the slot's stream.
-    const SUBMIT_ON_WORKER: bool = true;
 
     fn spec(&self) -> &ModelSpec {
         self.model.spec()
@@ -197,11 +196,10 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
 
     fn prepare(&self, slot: &mut Self::Slot, batch: &BatchInfo, inputs: Vec<Tensor>) -> Result<()> {
         if inputs.len() > slot.capacity {
-            return Err(Error::InvalidInput(format!(
-                "cuda: a batch of {} exceeds the slot's {}",
-                inputs.len(),
-                slot.capacity
-            )));
+            return Err(Error::invalid_input(
+                format!("a batch of at most {} (the slot's size)", slot.capacity),
+                format!("a batch of {}", inputs.len()),
+            ));
         }
         let item = self.layout.input.bytes();
         // Waits for the slot's previous H2D (long finished: its batch completed) and writes
@@ -210,10 +208,10 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
         for (t, dst) in inputs.iter().zip(staging.chunks_exact_mut(item.max(1))) {
             let src = t.bytes();
             if src.len() != item {
-                return Err(Error::InvalidInput(format!(
-                    "cuda: input has {} bytes, an item is {item}",
-                    src.len()
-                )));
+                return Err(Error::invalid_input(
+                    format!("{item} bytes per item"),
+                    format!("{} bytes", src.len()),
+                ));
             }
             dst[..item].copy_from_slice(src);
         }
@@ -262,7 +260,7 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
         Ok(())
     }
 
-    fn complete(&self, slot: &mut Self::Slot) -> Result<Vec<Tensor>> {
+    fn complete(&self, slot: &mut Self::Slot) -> Result<Vec<Result<Tensor>>> {
         // An asynchronous fault in this batch's kernels (or a copy) surfaces here.
         slot.events
             .done
@@ -284,7 +282,7 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
         let mut shape = vec![slot.items];
         shape.extend_from_slice(&out.item_shape);
         let all = tensor_from_bytes(out.dtype, shape, &host[..bytes])?;
-        all.split(&vec![1; slot.items])
+        Ok(all.split(&vec![1; slot.items])?.into_iter().map(Ok).collect())
     }
 }
 
@@ -299,11 +297,11 @@ pub fn validate_input<M: CudaModel>(model: &M, input: &Tensor) -> Result<()> {
         .ok_or_else(|| Error::Config("cuda: the model has no input".into()))?;
     spec.check("input", input)?;
     if input.shape().first() != Some(&1) {
-        return Err(Error::InvalidInput(format!(
-            "input \"{}\": one item per request, got a batch of {}",
-            spec.name,
-            input.batch_size()
-        )));
+        return Err(Error::invalid_named(
+            spec.name.clone(),
+            "one item per request",
+            format!("a batch of {}", input.batch_size()),
+        ));
     }
     model.check(input)
 }
