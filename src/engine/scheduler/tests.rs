@@ -274,7 +274,11 @@ mod model {
 
     #[derive(Debug, Clone)]
     enum Op {
-        Enqueue { key: u64, priority: usize, deadline_ms: Option<u64> },
+        Enqueue {
+            key: u64,
+            priority: usize,
+            deadline_ms: Option<u64>,
+        },
         Withdraw(usize),
         Advance(u64),
         Next,
