@@ -261,7 +261,7 @@ fn the_host_reference_of_the_mlp_is_x_times_w_transposed_plus_b() {
 fn cuda_errors_map_onto_accelrt_errors() {
     let missing = CudaError::LibraryMissing {
         library: "NVRTC (libnvrtc.so)",
-        hint: "install it",
+        hint: "install it".into(),
     };
     assert!(matches!(Error::from(missing), Error::DeviceUnavailable(m) if m.contains("libnvrtc")));
     let oom = Error::from(CudaError::OutOfMemory {
