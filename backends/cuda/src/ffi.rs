@@ -104,7 +104,7 @@ pub fn driver_version() -> Option<(u32, u32)> {
     // and needs no cuInit.
     let status = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut version) };
     let ok = status == cudarc::driver::sys::cudaError_enum::CUDA_SUCCESS && version > 0;
-    ok.then(|| ((version / 1000) as u32, ((version % 1000) / 10) as u32))
+    ok.then_some(((version / 1000) as u32, ((version % 1000) / 10) as u32))
 }
 
 /// How `lib` was (or will be) made loadable in this process; the first call decides, by
