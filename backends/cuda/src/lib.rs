@@ -43,6 +43,7 @@
 compile_error!("accelrt-cuda needs one CUDA version feature: `cuda-12` (default) or `cuda-13`");
 
 mod backend;
+mod burst;
 mod device;
 mod error;
 mod ffi;
@@ -51,11 +52,13 @@ mod libraries;
 mod memory;
 mod model;
 mod models;
+mod probe;
 mod slot;
 
 pub mod kernels;
 
 pub use backend::{validate_input, CudaBackend, CudaBackendBuilder, CudaInstance};
+pub use burst::Burst;
 pub use device::CudaDevice;
 pub use error::{CudaError, CudaResult};
 pub use ffi::{driver_version, library_source, load_library, LibrarySource};
@@ -64,6 +67,7 @@ pub use libraries::{binding_major, wanted_majors, CudaLibrary, Found, Search, LI
 pub use memory::{copy_d2h, copy_h2d, copy_h2d_pageable, DeviceBuffer, HostAccess, PinnedBuffer};
 pub use model::{CudaModel, Launch};
 pub use models::{Activation, Linear, Mlp, Preprocess};
+pub use probe::{probe, Probe, Requirement};
 pub use slot::CudaSlot;
 
 /// The cudarc version this crate is built against, re-exported so models use the same types.
