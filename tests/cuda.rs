@@ -294,13 +294,15 @@ fn the_probe_explains_every_missing_part() {
         accelrt_cuda::Requirement::Cublas,
     ];
     let all_present = probe.devices.is_ok() && probe.nvrtc.is_ok() && probe.cublas.is_ok();
-    match probe.missing(&needs) {
-        None => assert!(all_present, "{report}"),
-        Some(why) => {
-            assert!(!all_present);
-            if let Err(e) = &probe.nvrtc {
-                assert!(why.contains("no NVRTC") && e.contains("ACCELRT_CUDA_LIB_DIRS"), "{why}");
-            }
-        }
+    assert_eq!(probe.missing(&needs).is_none(), all_present, "{report}");
+    if let Err(e) = &probe.devices {
+        assert_eq!(probe.missing(&needs), Some(format!("no GPU: {e}")));
+    }
+    if let Err(e) = &probe.nvrtc {
+        let why = probe.missing(&[accelrt_cuda::Requirement::Nvrtc]).unwrap();
+        assert!(
+            why.starts_with("no NVRTC") && e.contains("ACCELRT_CUDA_LIB_DIRS"),
+            "{why}"
+        );
     }
 }
