@@ -25,11 +25,19 @@
 //! - [`PinnedBuffer`], [`DeviceBuffer`], [`copy_h2d`], [`copy_d2h`]: the buffers and copies,
 //!   for models and benchmarks.
 //! - [`kernels`]: the kernel sources and [`kernels::compile`] (NVRTC, no GPU needed).
+//! - [`Burst`]: how benchmarks and tests size a runtime's queue for a burst of requests.
 //!
 //! ## Without a GPU
 //! The crate builds with no CUDA toolkit: the driver, NVRTC and cuBLAS are loaded at run
 //! time. When one is missing, building a backend returns
-//! [`accelrt::Error::DeviceUnavailable`] with what to install; it never panics.
+//! [`accelrt::Error::DeviceUnavailable`] with what to install; it never panics. [`probe`]
+//! reports what the machine offers.
+//!
+//! ## Finding NVRTC and cuBLAS
+//! Before cudarc loads them, the backend looks for the versions the driver supports
+//! ([`driver_version`], [`wanted_majors`]) in `ACCELRT_CUDA_LIB_DIRS`, on the system loader's
+//! path, in CUDA toolkits and in NVIDIA's Python wheels (`nvidia/cu13/lib`), and loads what it
+//! finds by path ([`library_source`] says from where).
 //!
 //! ## CUDA versions
 //! The default feature `cuda-12` uses CUDA 12.8 bindings (drivers for CUDA 12 or later);
