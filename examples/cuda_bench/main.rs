@@ -13,8 +13,8 @@
 //! Every request is one row of `--dim` f32s taken round-robin from a pool of `--pool` distinct
 //! random rows (default: one per request), prepared by `--parallel` host threads; the PyTorch
 //! baseline reads the same settings from the JSON and does the same. `--probe` prints what the
-//! machine offers (driver, devices, NVRTC, cuBLAS) and exits. Without a usable GPU it prints
-//! why and exits with status 2.
+//! machine offers (driver, devices, NVRTC, cuBLAS) and exits. Without a GPU it prints why and
+//! exits with status 2; with a GPU but without NVRTC or cuBLAS, with status 4.
 
 mod svg;
 
@@ -93,9 +93,13 @@ fn main() -> accelrt::Result<()> {
     });
     let probe = accelrt_cuda::probe();
     println!("{probe}");
-    if let Some(why) = probe.missing(&[Requirement::Device, Requirement::Nvrtc, Requirement::Cublas]) {
+    if let Some(why) = probe.missing(&[Requirement::Device]) {
         eprintln!("cuda_bench: no device to benchmark: {why}");
         std::process::exit(2);
+    }
+    if let Some(why) = probe.missing(&[Requirement::Nvrtc, Requirement::Cublas]) {
+        eprintln!("cuda_bench: a device but no libraries to run the benchmark with: {why}");
+        std::process::exit(4);
     }
     if args.probe {
         return Ok(());

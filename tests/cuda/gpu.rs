@@ -57,10 +57,11 @@ fn preprocess_matches_a_float64_reference() {
     }
 }
 
-/// SGEMM + bias + ReLU in f32 vs f64. Each output's rounding error is bounded by a small
-/// multiple of K·2⁻²⁴ times the same pass over absolute values (`|W|·|x| + |b|`); the test
-/// allows 1e-4 of that scale (K ≤ 1024, three layers), far below the O(1) error of a wrong
-/// transpose, layout or stale element.
+/// SGEMM + bias + ReLU in f32 vs f64. Each output's rounding error is at most about
+/// `Σ K · 2⁻²⁴` (K the inner size of each layer) times the same pass over absolute values
+/// (`|W|·|x| + |b|`): about 1.1e-4 for K = 1024, 512, 256 in the worst case, a few 1e-6
+/// typically. The test allows 1e-3 of that scale: far below the O(1) error of a wrong
+/// transpose, layout or stale element, and below what TF32 (10-bit mantissas) would give.
 #[test]
 fn mlp_matches_a_float64_reference_on_several_instances() {
     gpu_test!(
@@ -69,7 +70,7 @@ fn mlp_matches_a_float64_reference_on_several_instances() {
         Nvrtc,
         Cublas
     );
-    const REL: f64 = 1e-4;
+    const REL: f64 = 1e-3;
     let (mut rng, seed) = Rng::fresh();
     for (dims, batch) in [(vec![33usize, 64, 48, 5], 8usize), (vec![1024, 512, 256, 10], 64)] {
         let mlp = Mlp::random(&dims, rng.next_u64()).unwrap();

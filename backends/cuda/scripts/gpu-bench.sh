@@ -7,7 +7,7 @@
 # Writes under OUT_DIR: cuda_bench.txt (tables, ASCII timeline), cuda_bench.json,
 # cuda_timeline.svg (8 batches at depth 3 from CUDA events), cuda_trace.json (Chrome trace of
 # the depth-3 run), torch_baseline.txt and torch_baseline.json (the comparison). Exits with the
-# benchmark's status (2: no usable GPU).
+# benchmark's status (2: no GPU; 4: no NVRTC or cuBLAS).
 set -uo pipefail
 if [ $# -lt 3 ]; then
     echo "usage: $0 BENCH_BINARY TORCH_BASELINE_PY OUT_DIR [cuda_bench arguments]" >&2

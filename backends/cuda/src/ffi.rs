@@ -107,8 +107,10 @@ pub fn driver_version() -> Option<(u32, u32)> {
     ok.then_some(((version / 1000) as u32, ((version % 1000) / 10) as u32))
 }
 
-/// How `lib` was (or will be) made loadable in this process; the first call decides, by
-/// [`resolve`].
+/// How `lib` was made loadable in this process. The first call (or the first backend that
+/// needs the library) decides and loads: for each wanted major ([`wanted_majors`] of the
+/// build's and the driver's versions), best first, the directories in `ACCELRT_CUDA_LIB_DIRS`,
+/// then the system loader's path, then CUDA toolkits and Python wheels.
 pub fn library_source(lib: CudaLibrary) -> LibrarySource {
     let cell = match lib {
         CudaLibrary::Nvrtc => &RESOLVED[0],
