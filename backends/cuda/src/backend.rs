@@ -1,9 +1,10 @@
 //! [`CudaBackend`]: the [`accelrt::Backend`] that runs a [`CudaModel`] on one GPU.
 
+use std::sync::Arc;
+
 use accelrt::trace::{Phase, Track};
 use accelrt::{Backend, BatchInfo, DType, DeviceTimes, Error, ModelSpec, Result, Tensor, Timeline};
 use cudarc::driver::CudaStream;
-use std::sync::Arc;
 
 use crate::device::{duration_ms, CudaDevice};
 use crate::error::CudaError;
