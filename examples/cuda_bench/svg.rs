@@ -26,6 +26,7 @@ pub fn first_batches(all: &[Interval], batches: u64) -> Vec<Interval> {
 
 /// The picture of `shown` (see [`first_batches`]), titled `title`.
 pub fn render(shown: &[Interval], title: &str) -> String {
+    let title = title.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let (Some(t0), Some(t1)) = (shown.iter().map(|i| i.start).min(), shown.iter().map(|i| i.end).max()) else {
         return format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"400\" height=\"40\"><text x=\"10\" y=\"25\">{title}: no batches recorded</text></svg>\n");
     };
