@@ -66,7 +66,8 @@ tests() {
     step tests/cuda "$here/bin/cuda-tests"
 }
 
-# A toolkit's compute-sanitizer, else the one in the bundled wheel (unpacked under $OUT).
+# A toolkit's compute-sanitizer, else the one in the bundled wheel, unpacked into a temporary
+# folder (not under $OUT: only results go there).
 find_sanitizer() {
     local s
     for s in "$(command -v compute-sanitizer 2>/dev/null)" /usr/local/cuda/bin/compute-sanitizer \
@@ -76,9 +77,11 @@ find_sanitizer() {
     local wheel
     wheel=$(ls "$here"/wheels/nvidia_cuda_sanitizer_api*.whl 2>/dev/null | head -n1)
     [ -n "$wheel" ] || return 1
+    local tmp
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/accelrt-sanitizer.XXXXXX") || return 1
     python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" \
-        "$wheel" "$OUT/.sanitizer" || return 1
-    s=$(find "$OUT/.sanitizer" -path '*/bin/compute-sanitizer' | head -n1)
+        "$wheel" "$tmp" || return 1
+    s=$(find "$tmp" -path '*/bin/compute-sanitizer' | head -n1)
     [ -n "$s" ] || return 1
     chmod +x "$s"
     echo "$s"
