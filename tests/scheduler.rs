@@ -43,9 +43,10 @@ fn device_batches(rt: &Runtime<SimBackend>) -> Vec<Vec<f32>> {
 fn a_request_behind_a_busy_instance_goes_when_the_instance_falls_idle() {
     for synchronous in [false, true] {
         for parallel in [1, 2] {
-            let mut config = SimConfig::default();
-            config.synchronous = synchronous;
-            let (backend, control) = sim(config);
+            let (backend, control) = sim(SimConfig {
+                synchronous,
+                ..SimConfig::default()
+            });
             let rt = Runtime::builder(backend)
                 .parallel(parallel)
                 .max_batch(8)

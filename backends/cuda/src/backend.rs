@@ -148,7 +148,6 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
     type Output = Tensor;
     type Instance = CudaInstance<M::Instance>;
     type Slot = CudaSlot<M::Scratch>;
-    /// `submit` only enqueues copies and kernels on the slot's stream.
 
     fn spec(&self) -> &ModelSpec {
         self.model.spec()

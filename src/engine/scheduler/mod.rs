@@ -22,7 +22,7 @@ mod tests;
 use std::time::{Duration, Instant};
 
 pub(crate) use monitor::{Cv, Flow, Monitor, PlMonitor};
-pub(crate) use state::{Batch, Deadline, Expiry, Next, Policy, Request, State};
+pub(crate) use state::{Batch, Deadline, Expiry, Next, Policy, Refused, Request, State};
 
 use crate::task::Withdraw;
 use crate::Error;
@@ -53,7 +53,7 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
         &self,
         reject_when_full: bool,
         make: impl FnOnce(u64) -> Request<I, O>,
-    ) -> Result<(usize, u64), Box<(Request<I, O>, Error)>> {
+    ) -> Result<(usize, u64), Refused<I, O>> {
         let (id, done) = self.monitor.with(|s| {
             let req = make(s.take_id());
             let id = req.id;

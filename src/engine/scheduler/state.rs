@@ -11,7 +11,7 @@
 //! are keyed by `(when, slot)` and removed when their request leaves, so nothing outlives the
 //! request it describes.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
@@ -142,7 +142,7 @@ pub(crate) struct State<I, O> {
     policy: Policy,
     entries: Slab<Entry<I, O>>,
     /// Admitted requests by batch key. A key with nothing live is removed.
-    keys: HashMap<u64, Fifos>,
+    keys: Keys,
     /// Requests waiting for room (Overflow::Wait on a full queue), one FIFO per level.
     waiting: Fifos,
     deadlines: BTreeSet<(Instant, usize)>,
@@ -155,6 +155,10 @@ pub(crate) struct State<I, O> {
     closed: bool,
     /// With `shutdown_timeout`: when whatever is still queued fails with `ShutDown`.
     drain_deadline: Option<Instant>,
+    /// When the deadline thread will wake next (`None`: not before it is notified). A new
+    /// deadline notifies it only when earlier than that, so a steady stream of requests
+    /// wakes it about once per timeout, not once per request.
+    timer_at: Option<Instant>,
     pub departures: Departures,
 }
 
@@ -173,7 +177,7 @@ impl<I, O> State<I, O> {
             waiting: Fifos::new(policy.levels),
             policy,
             entries: Slab::new(),
-            keys: HashMap::new(),
+            keys: Keys::default(),
             deadlines: BTreeSet::new(),
             queued: 0,
             load,
@@ -181,6 +185,7 @@ impl<I, O> State<I, O> {
             next_id: 1,
             closed: false,
             drain_deadline: None,
+            timer_at: None,
             departures: Departures::default(),
         }
     }
@@ -200,11 +205,7 @@ impl<I, O> State<I, O> {
     /// hints: whether a waiting worker may now have work, and whether the earliest deadline
     /// moved forward (the deadline thread must look again). A closed queue, or a full one
     /// that rejects, gives the request back with the error.
-    pub fn enqueue(
-        &mut self,
-        mut req: Request<I, O>,
-        reject_when_full: bool,
-    ) -> Result<Enqueued, Box<(Request<I, O>, Error)>> {
+    pub fn enqueue(&mut self, mut req: Request<I, O>, reject_when_full: bool) -> Result<Enqueued, Refused<I, O>> {
         if self.closed {
             return Err(Box::new((req, Error::ShutDown)));
         }
@@ -219,8 +220,11 @@ impl<I, O> State<I, O> {
         let r = Ref { slot, id };
         let earlier_deadline = match deadline {
             Some(d) => {
-                let earlier = self.deadlines.first().is_none_or(|&(at, _)| d.at < at);
                 self.deadlines.insert((d.at, slot));
+                let earlier = self.timer_at.is_none_or(|t| d.at < t);
+                if earlier {
+                    self.timer_at = Some(d.at);
+                }
                 earlier
             }
             None => false,
@@ -244,7 +248,7 @@ impl<I, O> State<I, O> {
     /// empty (a worker must learn its timeout) or its batch is now full.
     fn push_admitted(&mut self, key: u64, level: usize, r: Ref) -> bool {
         let levels = self.policy.levels;
-        let fifos = self.keys.entry(key).or_insert_with(|| Fifos::new(levels));
+        let fifos = self.keys.entry(key, levels);
         fifos.levels[level].push_back(r);
         fifos.live += 1;
         fifos.live == 1 || fifos.live >= self.policy.max_batch
@@ -276,7 +280,7 @@ impl<I, O> State<I, O> {
         }
         let fifos = if admitted {
             self.queued -= 1;
-            self.keys.get_mut(&req.key)
+            self.keys.get_mut(req.key)
         } else {
             Some(&mut self.waiting)
         };
@@ -295,9 +299,9 @@ impl<I, O> State<I, O> {
     }
 
     fn compact_key(&mut self, key: u64) {
-        let Some(f) = self.keys.get_mut(&key) else { return };
+        let Some(f) = self.keys.get_mut(key) else { return };
         if f.live == 0 {
-            self.keys.remove(&key);
+            self.keys.remove(key);
         } else {
             compact(f, &self.entries);
         }
@@ -350,9 +354,10 @@ impl<I, O> State<I, O> {
                 return Next::Wait(None);
             };
             let idle = self.load[instance].in_flight == 0;
-            let mut best: Option<(u64, (usize, std::cmp::Reverse<(Instant, u64)>))> = None;
+            let mut best: Option<(u64, Rank)> = None;
             let mut wake_at: Option<Instant> = None;
-            for (&key, fifos) in self.keys.iter_mut() {
+            for (key, fifos) in self.keys.0.iter_mut() {
+                let key = *key;
                 let Some(head) = head(fifos, &self.entries) else {
                     continue;
                 };
@@ -394,7 +399,7 @@ impl<I, O> State<I, O> {
     /// Takes up to one batch of `key`, highest priority first, FIFO within a level, cut to
     /// the largest preferred size available.
     fn take(&mut self, key: u64, now: Instant, rejects: &mut Vec<(Request<I, O>, Error)>) -> Vec<Request<I, O>> {
-        let Some(fifos) = self.keys.get_mut(&key) else {
+        let Some(fifos) = self.keys.get_mut(key) else {
             return Vec::new();
         };
         let available = fifos.live.min(self.policy.max_batch);
@@ -406,22 +411,25 @@ impl<I, O> State<I, O> {
             .find(|&&p| p <= available)
             .copied()
             .unwrap_or(available);
-        let mut refs = Vec::with_capacity(want);
-        while refs.len() < want {
-            match pop_live(fifos, &self.entries) {
-                Some(r) => refs.push(r),
-                None => break,
+        let mut batch = Vec::with_capacity(want);
+        let mut taken = 0;
+        while taken < want {
+            let Some(r) = pop_live(fifos, &self.entries) else { break };
+            taken += 1;
+            // Popped from its FIFO already: the counts are settled once, below.
+            let req = self.entries.remove(r.slot).req;
+            if let Some(d) = req.deadline {
+                self.deadlines.remove(&(d.at, r.slot));
             }
-        }
-        let mut batch = Vec::with_capacity(refs.len());
-        for r in refs {
-            let req = self.remove(r.slot, true);
             match req.deadline {
                 Some(d) if d.at <= now => rejects.push((req, Error::TimedOut(d.timeout))),
                 _ if req.responder.is_cancelled() => self.departures.cancelled += 1,
                 _ => batch.push(req),
             }
         }
+        fifos.live -= taken;
+        self.queued -= taken;
+        self.compact_key(key);
         batch
     }
 
@@ -465,10 +473,11 @@ impl<I, O> State<I, O> {
             return Expiry::Exit;
         }
         let next = self.deadlines.first().map(|&(at, _)| at);
-        Expiry::Wait(match (next, self.drain_deadline) {
+        self.timer_at = match (next, self.drain_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        })
+        };
+        Expiry::Wait(self.timer_at)
     }
 
     /// Stops accepting requests. Without `drain`, returns everything queued or waiting for
@@ -515,13 +524,13 @@ impl<I, O> State<I, O> {
     #[cfg(test)]
     pub fn fifo_refs(&self) -> usize {
         let count = |f: &Fifos| f.levels.iter().map(VecDeque::len).sum::<usize>();
-        self.keys.values().map(count).sum::<usize>() + count(&self.waiting)
+        self.keys.0.iter().map(|(_, f)| count(f)).sum::<usize>() + count(&self.waiting)
     }
 
     /// Distinct batch keys with queued requests.
     #[cfg(test)]
     pub fn key_count(&self) -> usize {
-        self.keys.len()
+        self.keys.0.len()
     }
 
     pub fn load(&self) -> &[Load] {
@@ -540,6 +549,44 @@ impl<I, O> State<I, O> {
                 l.busy_since = Some(now);
             }
         }
+    }
+}
+
+/// A request the queue would not take, and why (boxed: a rare path).
+pub(crate) type Refused<I, O> = Box<(Request<I, O>, Error)>;
+
+/// How a due key ranks for the next batch: its head's priority, then the older head first.
+type Rank = (usize, std::cmp::Reverse<(Instant, u64)>);
+
+/// The FIFOs of each batch key with live requests. A vector searched linearly: a runtime
+/// has few keys at a time (buckets, shapes), and forming a batch looks at every key anyway.
+#[derive(Default)]
+struct Keys(Vec<(u64, Fifos)>);
+
+impl Keys {
+    fn get_mut(&mut self, key: u64) -> Option<&mut Fifos> {
+        self.0.iter_mut().find(|(k, _)| *k == key).map(|(_, f)| f)
+    }
+
+    fn entry(&mut self, key: u64, levels: usize) -> &mut Fifos {
+        let i = match self.0.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.0.push((key, Fifos::new(levels)));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    fn remove(&mut self, key: u64) {
+        if let Some(i) = self.0.iter().position(|(k, _)| *k == key) {
+            self.0.swap_remove(i);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
     }
 }
 

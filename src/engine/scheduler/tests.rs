@@ -182,13 +182,8 @@ fn deadlines_leave_with_their_requests() {
         for (slot, id, _) in tasks.drain(..).step_by(7).collect::<Vec<_>>() {
             s.withdraw(slot, id);
         }
-        loop {
-            match s.next(t0, &mut Vec::new()) {
-                Next::Batch(_) => {
-                    s.batch_done(0, t0);
-                }
-                _ => break,
-            }
+        while let Next::Batch(_) = s.next(t0, &mut Vec::new()) {
+            s.batch_done(0, t0);
         }
         tasks.clear();
     }
