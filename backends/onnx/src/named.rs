@@ -66,14 +66,17 @@ mod tests {
         let t = Tensor::new([1], vec![7i64]).unwrap();
         let unknown = inputs_by_name(&spec(), [("c", t.clone())]).unwrap_err().to_string();
         assert!(
-            unknown.contains("unknown input \"c\": expected one of [\"a\", \"b\"]"),
+            unknown.contains("input \"c\": expected one of the inputs [\"a\", \"b\"], got an unknown name"),
             "{unknown}"
         );
         let twice = inputs_by_name(&spec(), [("b", t.clone()), ("b", t.clone())])
             .unwrap_err()
             .to_string();
-        assert!(twice.contains("input \"b\" given twice"), "{twice}");
+        assert!(twice.contains("input \"b\": expected one tensor, got two"), "{twice}");
         let missing = inputs_by_name(&spec(), [("b", t)]).unwrap_err().to_string();
-        assert!(missing.contains("input \"a\" (f32 [N, 2]) is missing"), "{missing}");
+        assert!(
+            missing.contains("input \"a\": expected f32 [N, 2] (inputs [\"a\", \"b\"]), got nothing"),
+            "{missing}"
+        );
     }
 }
