@@ -502,6 +502,12 @@ mod interleavings {
         }
     }
 
+    /// A worker thread taking one batch (empty if the scheduler closed).
+    fn spawn_worker(s: &Arc<Sched>) -> loom::thread::JoinHandle<Vec<u64>> {
+        let s = s.clone();
+        loom::thread::spawn(move || take(&s))
+    }
+
     /// The lost wake-up of a request waiting for its batch to grow on a busy instance: when
     /// the instance falls idle, the waiting worker must wake (long before the hour).
     #[test]
@@ -511,10 +517,7 @@ mod interleavings {
             let (a, _ta) = enqueue(&s);
             assert_eq!(take(&s), vec![a]);
             let (b, _tb) = enqueue(&s);
-            let worker = {
-                let s = s.clone();
-                loom::thread::spawn(move || take(&s))
-            };
+            let worker = spawn_worker(&s);
             s.batch_done(0);
             assert_eq!(worker.join().unwrap(), vec![b]);
         });
@@ -525,17 +528,14 @@ mod interleavings {
     fn a_request_wakes_a_worker_waiting_on_an_empty_queue() {
         loom::model(|| {
             let s = Arc::new(Sched::new(policy(8, Duration::from_secs(3600))));
-            let worker = {
-                let s = s.clone();
-                loom::thread::spawn(move || take(&s))
-            };
+            let worker = spawn_worker(&s);
             let (a, _ta) = enqueue(&s);
             assert_eq!(worker.join().unwrap(), vec![a]);
         });
     }
 
-    /// Two workers, one free slot at a time: the slot freed by a batch's end reaches one of
-    /// them, and both requests run.
+    /// One slot: a worker waiting for a free slot gets the one a batch's end frees, and the
+    /// second request runs.
     #[test]
     fn a_freed_slot_reaches_a_waiting_worker() {
         loom::model(|| {
@@ -546,10 +546,7 @@ mod interleavings {
             let (a, _ta) = enqueue(&s);
             let (b, _tb) = enqueue(&s);
             assert_eq!(take(&s), vec![a]);
-            let worker = {
-                let s = s.clone();
-                loom::thread::spawn(move || take(&s))
-            };
+            let worker = spawn_worker(&s);
             s.batch_done(0);
             assert_eq!(worker.join().unwrap(), vec![b]);
         });
@@ -560,10 +557,7 @@ mod interleavings {
     fn closing_wakes_and_stops_a_waiting_worker() {
         loom::model(|| {
             let s = Arc::new(Sched::new(policy(8, Duration::ZERO)));
-            let worker = {
-                let s = s.clone();
-                loom::thread::spawn(move || take(&s))
-            };
+            let worker = spawn_worker(&s);
             assert!(s.close(false, None).is_empty());
             assert_eq!(worker.join().unwrap(), Vec::<u64>::new());
         });
