@@ -227,7 +227,7 @@ impl<B: Backend> RuntimeBuilder<B> {
             instances,
             backend: self.backend,
             default_timeout: self.timeout,
-            counters: Counters::new(self.instances),
+            counters: Counters::new(),
             timeline: self.timeline,
         });
         let lifecycle = Lifecycle::new();

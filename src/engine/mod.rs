@@ -101,9 +101,7 @@ impl<B: Backend> Shared<B> {
 
     /// A batch of instance `i` is done and its slot is back in the pool.
     pub fn batch_done(&self, i: usize) {
-        if let Some(busy) = self.scheduler.batch_done(i) {
-            Counters::add(&self.counters.busy_ns[i], busy);
-        }
+        self.scheduler.batch_done(i);
     }
 
     fn enqueue(&self, input: B::Input, opts: RunOptions, reject_when_full: bool) -> Task<B::Output> {
@@ -171,20 +169,12 @@ impl<B: Backend> Runtime<B> {
     pub fn stats(&self) -> Stats {
         let shared = &self.handle.shared;
         let now = Instant::now();
-        // Busy time is booked when an instance falls idle; add the period still open, or a
-        // continuously busy instance would read as idle.
-        let (open, departures, queued) = shared.scheduler.with(|s| {
-            let open: Vec<Duration> = s
-                .load()
-                .iter()
-                .map(|l| {
-                    l.busy_since
-                        .map_or(Duration::ZERO, |t| now.saturating_duration_since(t))
-                })
-                .collect();
-            (open, s.departures, (s.len(), s.deadline_entries()))
-        });
-        let mut stats = shared.counters.snapshot(&open);
+        // Busy periods, the open ones included (or a continuously busy instance would read
+        // as idle), read under the scheduler's lock with the rest of its state.
+        let (busy, departures, queued) = shared
+            .scheduler
+            .with(|s| (s.busy(now), s.departures, (s.len(), s.deadline_entries())));
+        let mut stats = shared.counters.snapshot(&busy);
         stats.cancelled = departures
             .cancelled
             .saturating_sub(shared.counters.cancelled_base.load(Relaxed));

@@ -33,8 +33,6 @@ pub(crate) struct Counters {
     pub d2h_ns: AtomicU64,
     /// Batches whose device times the backend reported.
     pub device_batches: AtomicU64,
-    /// Per instance: time with at least one batch between prepare and completion.
-    pub busy_ns: Vec<AtomicU64>,
     /// From `run` to the result, of requests that completed.
     pub latency: LatencyRecorder,
 }
@@ -80,7 +78,7 @@ impl LatencyRecorder {
 }
 
 impl Counters {
-    pub fn new(instances: usize) -> Self {
+    pub fn new() -> Self {
         let zero = || AtomicU64::new(0);
         Counters {
             started: Mutex::new(Instant::now()),
@@ -99,7 +97,6 @@ impl Counters {
             compute_ns: zero(),
             d2h_ns: zero(),
             device_batches: zero(),
-            busy_ns: (0..instances).map(|_| zero()).collect(),
             latency: LatencyRecorder::new(),
         }
     }
@@ -133,15 +130,12 @@ impl Counters {
         ] {
             c.store(0, Relaxed);
         }
-        for b in &self.busy_ns {
-            b.store(0, Relaxed);
-        }
         self.latency.reset();
         *self.started.lock() = Instant::now();
     }
 
-    /// A snapshot; `open` is, per instance, the busy time not yet booked.
-    pub fn snapshot(&self, open: &[Duration]) -> Stats {
+    /// A snapshot; `busy` is each instance's busy time (the scheduler keeps it).
+    pub fn snapshot(&self, busy: &[Duration]) -> Stats {
         let batches = self.batches.load(Relaxed);
         let batched = self.batched_requests.load(Relaxed);
         let device_batches = self.device_batches.load(Relaxed);
@@ -150,12 +144,7 @@ impl Counters {
         let latency = self.latency.snapshot();
         let fraction = |d: Duration| d.as_secs_f64() / uptime.as_secs_f64().max(1e-9);
         let total = |c: &AtomicU64| Duration::from_nanos(c.load(Relaxed));
-        let instance_busy: Vec<Duration> = self
-            .busy_ns
-            .iter()
-            .zip(open.iter().chain(std::iter::repeat(&Duration::ZERO)))
-            .map(|(c, &o)| total(c) + o)
-            .collect();
+        let instance_busy = busy.to_vec();
         Stats {
             uptime,
             submitted: self.submitted.load(Relaxed),

@@ -19,7 +19,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub(crate) use monitor::{Cv, Flow, Monitor, PlMonitor};
 pub(crate) use state::{Batch, Deadline, Expiry, Next, Policy, Refused, Request, State};
@@ -88,19 +88,18 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
         work
     }
 
-    /// A batch of `instance` is done (its slot is back in the pool). Returns the busy period
-    /// that ended if the instance fell idle.
-    pub fn batch_done(&self, instance: usize) -> Option<Duration> {
-        let (ended, closed) = self
-            .monitor
-            .with(|s| (s.batch_done(instance, Instant::now()), s.is_closed()));
+    /// A batch of `instance` is done (its slot is back in the pool).
+    pub fn batch_done(&self, instance: usize) {
+        let closed = self.monitor.with(|s| {
+            s.batch_done(instance, Instant::now());
+            s.is_closed()
+        });
         // A slot is free, and the instance may be idle: a waiting worker may go on.
         self.monitor.notify_one(Cv::Workers);
         if closed {
             // A shutdown with a limit keeps the deadline thread until nothing is in flight.
             self.monitor.notify_all(Cv::Timer);
         }
-        ended
     }
 
     /// Blocks until requests expire (or a shutdown's drain deadline passes) and takes them,

@@ -99,6 +99,9 @@ pub(crate) struct Load {
     pub in_flight: usize,
     /// Since when it has had a batch in flight.
     pub busy_since: Option<Instant>,
+    /// Busy periods already closed (since the last stats reset). Kept here, under the same
+    /// lock as `busy_since`, so a reader never sees a period in neither.
+    pub busy: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,17 +436,29 @@ impl<I, O> State<I, O> {
         batch
     }
 
-    /// A batch of `instance` is done and its slot is free again. Returns the busy period that
-    /// ended if the instance fell idle.
-    pub fn batch_done(&mut self, instance: usize, now: Instant) -> Option<Duration> {
+    /// A batch of `instance` is done and its slot is free again; an instance falling idle
+    /// books its busy period.
+    pub fn batch_done(&mut self, instance: usize, now: Instant) {
         let l = &mut self.load[instance];
         l.free = (l.free + 1).min(self.policy.depth);
         l.in_flight = l.in_flight.saturating_sub(1);
         if l.in_flight == 0 {
-            l.busy_since.take().map(|since| now.saturating_duration_since(since))
-        } else {
-            None
+            if let Some(since) = l.busy_since.take() {
+                l.busy += now.saturating_duration_since(since);
+            }
         }
+    }
+
+    /// Busy time per instance up to `now`, the open periods included.
+    pub fn busy(&self, now: Instant) -> Vec<Duration> {
+        self.load
+            .iter()
+            .map(|l| {
+                l.busy
+                    + l.busy_since
+                        .map_or(Duration::ZERO, |t| now.saturating_duration_since(t))
+            })
+            .collect()
     }
 
     /// Takes the requests whose deadline passed (and everything queued, at a shutdown's drain
@@ -533,18 +548,15 @@ impl<I, O> State<I, O> {
         self.keys.0.len()
     }
 
-    pub fn load(&self) -> &[Load] {
-        &self.load
-    }
-
     /// Batches in flight on all instances.
     pub fn in_flight(&self) -> usize {
         self.load.iter().map(|l| l.in_flight).sum()
     }
 
-    /// Restarts the open busy periods at `now` (after a stats reset).
+    /// Restarts the busy time at `now` (a stats reset).
     pub fn restart_busy(&mut self, now: Instant) {
         for l in &mut self.load {
+            l.busy = Duration::ZERO;
             if l.busy_since.is_some() {
                 l.busy_since = Some(now);
             }
