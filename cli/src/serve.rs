@@ -20,6 +20,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
     // config.pbtxt holds that is ignored, and the shutdown steps.
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_max_level(tracing::Level::INFO)
         .try_init();
     let config = ServerConfig {

@@ -146,7 +146,9 @@ impl ModelConfig {
             }
         }
         cfg.instances = groups.unwrap_or(1);
-        cfg.ignored.dedup();
+        // Each ignored field once, in file order (repeated groups name theirs again).
+        let mut seen = std::collections::HashSet::new();
+        cfg.ignored.retain(|f| seen.insert(f.clone()));
         if cfg.instances == 0 {
             return Err(ConfigError("instance_group.count: expected at least 1, got 0".into()));
         }

@@ -97,7 +97,7 @@ impl GrpcInferenceService for Service {
     async fn model_infer(&self, req: Request<ModelInferRequest>) -> Result<Response<ModelInferResponse>, Status> {
         let r = req.into_inner();
         let model = self.shared.repository().get(&r.model_name, Some(&r.model_version))?;
-        let request = decode(r, model.priorities())?;
+        let request = decode(r, model.priorities()).inspect_err(|e| model.counters.fail(e.failure_reason()))?;
         let resp = model.infer(request).await?;
         let mut outputs = Vec::with_capacity(resp.outputs.len());
         let mut raw = Vec::with_capacity(resp.outputs.len());

@@ -108,7 +108,8 @@ impl RequestGuard<'_> {
 }
 
 impl Counters {
-    fn fail(&self, reason: &str) {
+    /// Counts a failure of a request that never reached the runtime (it could not be decoded).
+    pub fn fail(&self, reason: &str) {
         let i = REASONS.iter().position(|r| *r == reason).unwrap_or(REASONS.len() - 1);
         self.failure[i].fetch_add(1, Relaxed);
     }

@@ -142,7 +142,8 @@ async fn infer(
                 })?,
         ),
     };
-    let decoded = json::decode(body, header_len, model.priorities())?;
+    let decoded =
+        json::decode(body, header_len, model.priorities()).inspect_err(|e| model.counters.fail(e.failure_reason()))?;
     let response = model.infer(decoded.request).await?;
     let encoded = json::encode(&response, &decoded.binary)?;
     let mut resp = encoded.body.into_response();

@@ -49,6 +49,9 @@ instance_group [ { count: 1, kind: KIND_CPU } ]
 model_warmup []
 "#;
 
+/// One request at a time, each with its own batch dimension, queue without bound.
+pub const SOLO_CONFIG: &str = "max_batch_size: 0";
+
 /// One request at a time and room for one more in the queue: the rest are rejected.
 pub const BUSY_CONFIG: &str = r#"
 max_batch_size: 1
@@ -78,7 +81,8 @@ pub fn repository(name: &str, entries: &[(&str, &Path, Option<&str>)]) -> PathBu
     root
 }
 
-/// The standard repository: `mul` (no config), `det` ([`DET_CONFIG`]), `busy` ([`BUSY_CONFIG`]).
+/// The standard repository: `mul` (no config), `det` ([`DET_CONFIG`]), `busy` ([`BUSY_CONFIG`]),
+/// `solo` ([`SOLO_CONFIG`]). Tests run in parallel, so each model serves one kind of test.
 pub fn standard_repository() -> PathBuf {
     let (mul, det) = model_files();
     repository(
@@ -87,6 +91,7 @@ pub fn standard_repository() -> PathBuf {
             ("mul", &mul, None),
             ("det", &det, Some(DET_CONFIG)),
             ("busy", &det, Some(BUSY_CONFIG)),
+            ("solo", &det, Some(SOLO_CONFIG)),
         ],
     )
 }
@@ -97,7 +102,7 @@ pub fn local_config(repo: PathBuf) -> ServerConfig {
         http: any,
         grpc: any,
         metrics: any,
-        max_request_bytes: 8 << 20,
+        max_request_bytes: 32 << 20,
         ..ServerConfig::new(repo)
     }
 }

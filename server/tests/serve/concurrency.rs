@@ -122,3 +122,77 @@ async fn a_full_queue_answers_503() {
         "{text}"
     );
 }
+
+async fn wait_for(live: &crate::common::Live, what: &str, f: impl Fn(&str) -> bool) -> String {
+    for _ in 0..2000 {
+        let text = live.metrics().await;
+        if f(&text) {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// A client that disconnects while its request waits in the queue: the server drops the
+/// request's future, which drops its accelrt task, which takes the request out of the queue
+/// (it never runs), and counts it as CANCELED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dropped_connection_cancels_its_queued_request() {
+    use tokio::io::AsyncWriteExt;
+
+    let live = live();
+    let pending = |n: u32| {
+        move |t: &str| {
+            t.contains(&format!(
+                "nv_inference_pending_request_count{{model=\"solo\",version=\"1\"}} {n}"
+            ))
+        }
+    };
+    let before = live.metrics().await;
+    let exec0 = metric(&before, "nv_inference_exec_count", "solo");
+    // A1: four 640x640 images in one request, long enough to still run while B is dropped.
+    // A2: one more, which takes the instance's second slot (the engine prepares the next batch
+    // while one runs), so that B waits in the queue proper.
+    let url = live.url("/v2/models/solo/infer");
+    let mut running = Vec::new();
+    for (i, n) in [4, 1].into_iter().enumerate() {
+        let a = Tensor::new([n, 3, 640, 640], vec![0.5f32; n * 3 * 640 * 640]).unwrap();
+        let url = url.clone();
+        running.push(tokio::spawn(async move { infer_binary(&url, &a).await.0 }));
+        wait_for(&live, "A pending", pending(i as u32 + 1)).await;
+    }
+
+    // B, written by hand on a raw connection that is then closed.
+    let (b, _) = det_case(1, 5);
+    let head = serde_json::to_vec(&json!({
+        "inputs": [{"name": "x", "shape": b.shape(), "datatype": "FP32", "parameters": {"binary_data_size": b.bytes().len()}}],
+    }))
+    .unwrap();
+    let mut stream = tokio::net::TcpStream::connect(live.http).await.unwrap();
+    let request = format!(
+        "POST /v2/models/solo/infer HTTP/1.1\r\nHost: test\r\nInference-Header-Content-Length: {}\r\nContent-Length: {}\r\n\r\n",
+        head.len(),
+        head.len() + b.bytes().len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(&head).await.unwrap();
+    stream.write_all(b.bytes()).await.unwrap();
+    wait_for(&live, "B pending", pending(3)).await;
+    drop(stream);
+
+    let text = wait_for(&live, "B cancelled", |t| {
+        t.contains("nv_inference_request_failure{model=\"solo\",reason=\"CANCELED\",version=\"1\"} 1")
+    })
+    .await;
+    assert!(pending(2)(&text), "A1 and A2 are still in when B is cancelled:\n{text}");
+    for a in running {
+        assert_eq!(a.await.unwrap(), 200);
+    }
+    let after = wait_for(&live, "A done", pending(0)).await;
+    assert_eq!(
+        metric(&after, "nv_inference_exec_count", "solo") - exec0,
+        2.0,
+        "only A1 and A2 ran; B left the queue when its client went away"
+    );
+}

@@ -188,9 +188,9 @@ async fn bad_requests_get_status_codes() {
             status.message()
         );
     }
-    // A message over the size limit (8 MiB in the tests).
+    // A message over the size limit (32 MiB in the tests).
     let big = c
-        .model_infer(req(mul_input(vec![3, 2], "FP32"), vec![vec![0; 9 << 20]]))
+        .model_infer(req(mul_input(vec![3, 2], "FP32"), vec![vec![0; 33 << 20]]))
         .await
         .unwrap_err();
     // tonic's decoder answers a message over its limit with OUT_OF_RANGE or RESOURCE_EXHAUSTED.

@@ -266,8 +266,8 @@ async fn bad_requests_get_clean_errors() {
     )
     .await;
     assert_eq!(got, 404, "{body}");
-    // A body over the limit (8 MiB in the tests).
-    let (got, _, bytes) = post(&url, vec![b' '; 9 << 20], None).await;
+    // A body over the limit (32 MiB in the tests).
+    let (got, _, bytes) = post(&url, vec![b' '; 33 << 20], None).await;
     assert_eq!(got, 413, "{}", String::from_utf8_lossy(&bytes));
 
     // And the server still serves.
