@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -97,6 +98,14 @@ pub fn wire_shape(t: &accelrt::TensorSpec) -> Vec<i64> {
         .collect()
 }
 
+/// Sends small responses at once instead of waiting for the client's delayed ACK (Nagle's
+/// algorithm would add ~40 ms to each request on a kept-alive connection).
+fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!("TCP_NODELAY: {e}");
+    }
+}
+
 /// A running server. Dropping it stops nothing; call [`shutdown`](Server::shutdown).
 #[derive(Debug)]
 pub struct Server {
@@ -154,7 +163,7 @@ impl Server {
         let http_task = tokio::spawn({
             let done = stopped(stop_rx.clone());
             async move {
-                axum::serve(http_listener, app)
+                axum::serve(http_listener.tap_io(no_delay), app)
                     .with_graceful_shutdown(done)
                     .await
                     .map_err(|e| format!("HTTP server: {e}"))
@@ -168,7 +177,12 @@ impl Server {
             async move {
                 tonic::transport::Server::builder()
                     .add_service(service)
-                    .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(grpc_listener), done)
+                    .serve_with_incoming_shutdown(
+                        // Small responses must leave at once, not wait for the client's
+                        // delayed ACK (Nagle's algorithm adds ~40 ms per request otherwise).
+                        tonic::transport::server::TcpIncoming::from(grpc_listener).with_nodelay(Some(true)),
+                        done,
+                    )
                     .await
                     .map_err(|e| format!("gRPC server: {e}"))
             }
@@ -189,7 +203,7 @@ impl Server {
         let metrics_task = tokio::spawn({
             let done = stopped(metrics_rx);
             async move {
-                axum::serve(metrics_listener, metrics_app)
+                axum::serve(metrics_listener.tap_io(no_delay), metrics_app)
                     .with_graceful_shutdown(done)
                     .await
                     .map_err(|e| format!("metrics server: {e}"))
