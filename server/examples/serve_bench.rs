@@ -105,7 +105,7 @@ async fn grpc_load(url: &str, model: &str, x: &Tensor, concurrency: usize, secon
             shape: x.shape().iter().map(|&d| d as i64).collect(),
             ..Default::default()
         }],
-        raw_input_contents: vec![x.bytes().to_vec()],
+        raw_input_contents: vec![x.bytes().clone()],
         ..Default::default()
     };
     // Warm-up: one request per client.

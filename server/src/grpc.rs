@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use accelrt::DType;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use tonic::{Request, Response, Status};
 
 use crate::datatype::{from_wire, wire_name};
@@ -108,7 +108,7 @@ impl GrpcInferenceService for Service {
                 shape: t.shape().iter().map(|&d| d as i64).collect(),
                 ..Default::default()
             });
-            raw.push(t.bytes().to_vec());
+            raw.push(t.bytes().clone());
         }
         Ok(Response::new(ModelInferResponse {
             model_name: resp.model_name,
@@ -157,7 +157,7 @@ fn decode(r: ModelInferRequest, priorities: crate::infer::Priorities) -> Result<
                         input.name
                     )));
                 }
-                tensor_from_raw(&input.name, &input.datatype, &input.shape, Bytes::from(data))?
+                tensor_from_raw(&input.name, &input.datatype, &input.shape, data)?
             }
             None => typed(&input)?,
         };

@@ -85,7 +85,7 @@ async fn infer_raw_and_typed_equal_a_direct_run() {
                 shape: vec![3, 3, 32, 32],
                 ..Default::default()
             }],
-            raw_input_contents: vec![x.bytes().to_vec()],
+            raw_input_contents: vec![x.bytes().clone()],
             ..Default::default()
         })
         .await
@@ -129,7 +129,7 @@ async fn bad_requests_get_status_codes() {
     let req = |input: InferInputTensor, raw: Vec<Vec<u8>>| ModelInferRequest {
         model_name: "mul".into(),
         inputs: vec![input],
-        raw_input_contents: raw,
+        raw_input_contents: raw.into_iter().map(Into::into).collect(),
         ..Default::default()
     };
     let cases = [
