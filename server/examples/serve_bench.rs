@@ -141,13 +141,7 @@ async fn grpc_load(url: &str, model: &str, x: &Tensor, concurrency: usize, secon
 }
 
 /// The same number of requests in flight on an accelrt runtime, in this process.
-async fn in_process(model: &Path, x: &Tensor, concurrency: usize, seconds: u64) -> Point {
-    let cfg = ModelConfig::parse(CONFIG).expect("the benchmark config");
-    let backend = OnnxBackend::builder(model)
-        .instances(cfg.instances)
-        .build()
-        .expect("the model");
-    let rt = cfg.apply(backend.runtime_builder()).build().expect("the runtime");
+async fn in_process(rt: &accelrt::Runtime<OnnxBackend>, x: &Tensor, concurrency: usize, seconds: u64) -> Point {
     for _ in 0..concurrency {
         let _ = rt.run(vec![x.clone()]).await;
     }
@@ -161,7 +155,7 @@ async fn in_process(model: &Path, x: &Tensor, concurrency: usize, seconds: u64) 
         async move { (task.await, t.elapsed()) }
     };
     for _ in 0..concurrency {
-        in_flight.push(issue(&rt));
+        in_flight.push(issue(rt));
     }
     while let Some((result, took)) = in_flight.next().await {
         match result {
@@ -169,12 +163,10 @@ async fn in_process(model: &Path, x: &Tensor, concurrency: usize, seconds: u64) 
             Err(_) => failed += 1,
         }
         if Instant::now() < end {
-            in_flight.push(issue(&rt));
+            in_flight.push(issue(rt));
         }
     }
-    let p = point(lat, failed, start.elapsed());
-    rt.shutdown();
-    p
+    point(lat, failed, start.elapsed())
 }
 
 /// The MLServer virtual environment in the cache, created the first time.
@@ -310,12 +302,14 @@ async fn main() {
     );
     let mut results: Vec<(&str, usize, Point)> = Vec::new();
 
-    for &c in &a.concurrency {
-        let p = in_process(&det, &x, c, a.seconds).await;
-        row("accelrt in-process", c, &p);
-        results.push(("in-process", c, p));
-    }
-
+    // All three systems stay up, and each concurrency level runs them back to back, so that
+    // a machine whose load changes during the run treats them alike.
+    let cfg = ModelConfig::parse(CONFIG).expect("the benchmark config");
+    let backend = OnnxBackend::builder(&det)
+        .instances(cfg.instances)
+        .build()
+        .expect("the model");
+    let rt = cfg.apply(backend.runtime_builder()).build().expect("the runtime");
     let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let config = ServerConfig {
         http: any,
@@ -324,22 +318,27 @@ async fn main() {
         ..ServerConfig::new(&repo)
     };
     let server = Server::start(&config).await.expect("accelrt serve starts");
-    let url = format!("http://{}", server.grpc_addr());
+    let serve_url = format!("http://{}", server.grpc_addr());
+    let mlserver = (!a.skip_mlserver).then(|| start_mlserver(&det, &work));
+    if let Some((_, url)) = &mlserver {
+        wait_ready(url).await;
+    }
     for &c in &a.concurrency {
-        let p = grpc_load(&url, "det", &x, c, a.seconds).await;
+        let p = in_process(&rt, &x, c, a.seconds).await;
+        row("accelrt in-process", c, &p);
+        results.push(("in-process", c, p));
+        let p = grpc_load(&serve_url, "det", &x, c, a.seconds).await;
         row("accelrt serve", c, &p);
         results.push(("serve", c, p));
-    }
-    server.shutdown().await.expect("a clean shutdown");
-
-    if !a.skip_mlserver {
-        let (mut child, url) = start_mlserver(&det, &work);
-        wait_ready(&url).await;
-        for &c in &a.concurrency {
-            let p = grpc_load(&url, "det", &x, c, a.seconds).await;
+        if let Some((_, url)) = &mlserver {
+            let p = grpc_load(url, "det", &x, c, a.seconds).await;
             row("MLServer 1.7.1", c, &p);
             results.push(("mlserver", c, p));
         }
+    }
+    server.shutdown().await.expect("a clean shutdown");
+    rt.shutdown();
+    if let Some((mut child, _)) = mlserver {
         let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         let _ = child.wait();
     }
