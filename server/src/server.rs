@@ -176,6 +176,10 @@ impl Server {
             let done = stopped(stop_rx);
             async move {
                 tonic::transport::Server::builder()
+                    // Tensors are often larger than HTTP/2's default 64 KiB window: let the
+                    // window grow with the bandwidth-delay product instead of stalling on
+                    // window updates.
+                    .http2_adaptive_window(Some(true))
                     .add_service(service)
                     .serve_with_incoming_shutdown(
                         // Small responses must leave at once, not wait for the client's

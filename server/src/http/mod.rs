@@ -2,13 +2,14 @@
 //!
 //! ```text
 //! GET  /v2/health/live                             200 while the process serves
-//! GET  /v2/health/ready                            200 when ready, 503 while shutting down
+//! GET  /v2/health/ready                            200 when ready, 400 while shutting down
 //! GET  /v2                                         server metadata
 //! GET  /v2/models/{m}[/versions/{v}]               model metadata
-//! GET  /v2/models/{m}[/versions/{v}]/ready         200 / 503
+//! GET  /v2/models/{m}[/versions/{v}]/ready         200 / 400
 //! POST /v2/models/{m}[/versions/{v}]/infer         JSON tensors or the binary tensor data extension
 //! ```
 //!
+//! Readiness answers as the protocol specifies (200 true, a 4xx false) and as Triton does (400).
 //! Errors are `{"error": "..."}` with 400 (malformed or not fitting the model), 404 (unknown
 //! model or version), 413 (body over the size limit), 503 (queue full, timed out in the
 //! queue, shutting down) or 500 (the model failed).
@@ -65,7 +66,7 @@ async fn ready(State(s): State<Arc<Shared>>) -> StatusCode {
     if s.is_ready() {
         StatusCode::OK
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        StatusCode::BAD_REQUEST
     }
 }
 
@@ -106,7 +107,7 @@ async fn model_ready(
     Ok(if s.is_ready() {
         StatusCode::OK
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        StatusCode::BAD_REQUEST
     })
 }
 
