@@ -11,6 +11,11 @@
 //! `instance_group.kind` (instances run where the ONNX backend runs them), `optimization`,
 //! `model_warmup`, `sequence_batching`, `ensemble_scheduling`, `parameters`, `response_cache`
 //! and per-tensor `reshape`/`format`.
+//!
+//! One difference in meaning: Triton's `max_batch_size` bounds the rows of a batch (the sum
+//! of its requests' batch dimensions), accelrt's `max_batch` bounds its requests. A request may
+//! carry up to `max_batch_size` rows (larger ones are refused), and a batch holds up to
+//! `max_batch_size` requests, so it can hold more rows than Triton would put together.
 
 use std::time::Duration;
 
