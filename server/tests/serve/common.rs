@@ -82,7 +82,7 @@ pub fn repository(name: &str, entries: &[(&str, &Path, Option<&str>)]) -> PathBu
 }
 
 /// The standard repository: `mul` (no config), `det` ([`DET_CONFIG`]), `busy` ([`BUSY_CONFIG`]),
-/// `solo` ([`SOLO_CONFIG`]). Tests run in parallel, so each model serves one kind of test.
+/// `solo` and `slow` ([`SOLO_CONFIG`]). Tests run in parallel, so each model serves one kind of test.
 pub fn standard_repository() -> PathBuf {
     let (mul, det) = model_files();
     repository(
@@ -92,6 +92,7 @@ pub fn standard_repository() -> PathBuf {
             ("det", &det, Some(DET_CONFIG)),
             ("busy", &det, Some(BUSY_CONFIG)),
             ("solo", &det, Some(SOLO_CONFIG)),
+            ("slow", &det, Some(SOLO_CONFIG)),
         ],
     )
 }

@@ -14,7 +14,7 @@ fn metric(text: &str, name: &str, model: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {name} for {model} in\n{text}"))
 }
 
-async fn infer_binary(url: &str, x: &Tensor) -> (u16, Vec<u8>, Option<usize>) {
+pub async fn infer_binary(url: &str, x: &Tensor) -> (u16, Vec<u8>, Option<usize>) {
     let head = serde_json::to_vec(&json!({
         "inputs": [{"name": "x", "shape": x.shape(), "datatype": "FP32", "parameters": {"binary_data_size": x.bytes().len()}}],
         "parameters": {"binary_data_output": true},
@@ -123,7 +123,7 @@ async fn a_full_queue_answers_503() {
     );
 }
 
-async fn wait_for(live: &crate::common::Live, what: &str, f: impl Fn(&str) -> bool) -> String {
+pub async fn wait_for(live: &crate::common::Live, what: &str, f: impl Fn(&str) -> bool) -> String {
     for _ in 0..2000 {
         let text = live.metrics().await;
         if f(&text) {

@@ -6,4 +6,5 @@ mod concurrency;
 mod grpc;
 mod http;
 mod shutdown;
+mod timeout;
 mod tritonclient;
