@@ -21,6 +21,13 @@ async fn a_request_that_cannot_start_in_time_fails_cleanly() {
             ))
         }
     };
+    let exec = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("nv_inference_exec_count{model=\"slow\""))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let exec0 = exec(&live.metrics().await);
     // Two long requests: one runs, one waits in the instance's second slot; what comes next
     // waits in the queue.
     let url = live.url("/v2/models/slow/infer");
@@ -77,4 +84,5 @@ async fn a_request_that_cannot_start_in_time_fails_cleanly() {
         text.contains("nv_inference_request_failure{model=\"slow\",reason=\"REJECTED\",version=\"1\"} 2"),
         "{text}"
     );
+    assert_eq!(exec(&text) - exec0, 2, "only the two long requests ran:\n{text}");
 }
