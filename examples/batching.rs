@@ -6,13 +6,17 @@
 //!    as the floor both are measured against.
 //! 2. A device whose batch costs 4 ms + 0.25 ms per item: throughput and p50/p99 latency for
 //!    max batch ∈ {1, 8, 32} × batch timeout ∈ {0, 2 ms} at 64 concurrent callers.
+//! 3. The scheduler's corners: the latency of a lone request sent right after a burst, on an
+//!    idle zero-delay device with a 500 ms batch timeout (it must never wait for the timeout),
+//!    for `parallel` 1 and 2; throughput with and without a 50 ms per-request timeout; and the
+//!    process's resident memory across 1 M requests with a 1-hour timeout.
 //!
 //! Run: `cargo run --release --example batching`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use accelrt::{AsyncRuntime, Runtime, Tensor};
+use accelrt::{AsyncRuntime, RunOptions, Runtime, Tensor};
 use accelrt_sim::{ComputeModel, SimBackend, SimConfig};
 use batched_fn::batched_fn;
 
@@ -71,14 +75,23 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn accelrt_zero_delay(per_caller: usize) -> f64 {
+    accelrt_zero_delay_with(per_caller, None)
+}
+
+/// The zero-delay run, every request with `timeout` (the deadline path) if given.
+fn accelrt_zero_delay_with(per_caller: usize, timeout: Option<Duration>) -> f64 {
     let rt = Runtime::builder(SimBackend::new(SimConfig::default()))
         .parallel(2)
         .depth(4)
         .max_batch(64)
         .build()
         .expect("settings");
+    let opts = RunOptions {
+        timeout,
+        ..RunOptions::default()
+    };
     drive(256, per_caller, move |i| {
-        let task = rt.run(input(i));
+        let task = rt.run_with(input(i), opts);
         async move {
             task.await.expect("request");
         }
@@ -161,6 +174,96 @@ fn costed(max_batch: usize, timeout: Duration, requests: usize) -> (f64, Duratio
     )
 }
 
+/// Lone-request latency after bursts: each round sends a burst of 16 requests, waits for
+/// them, then sends one request alone and times it.
+fn lone_after_burst(parallel: usize, rounds: usize) -> Vec<Duration> {
+    let rt = Runtime::builder(SimBackend::new(SimConfig::default()))
+        .parallel(parallel)
+        .max_batch(8)
+        .batch_timeout(Duration::from_millis(500))
+        .build()
+        .expect("settings");
+    let mut lat = Vec::with_capacity(rounds);
+    for r in 0..rounds {
+        let burst: Vec<_> = (0..16).map(|i| rt.run(input(r * 16 + i))).collect();
+        for t in burst {
+            t.wait().expect("request");
+        }
+        let t = Instant::now();
+        rt.run(input(r)).wait().expect("request");
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    lat
+}
+
+/// Resident memory of this process, from /proc (Linux); `None` elsewhere.
+fn rss_mib() -> Option<f64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: f64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096.0 / (1024.0 * 1024.0))
+}
+
+fn scheduler_corners(per_caller: usize, rounds: usize) {
+    println!();
+    println!("lone request right after a burst of 16, idle zero-delay device, max batch 8, batch timeout 500 ms");
+    println!(
+        "{:<10} {:>8} {:>10} {:>10} {:>10}",
+        "parallel", "rounds", "p50", "p99", "max"
+    );
+    for parallel in [1, 2] {
+        let lat = lone_after_burst(parallel, 10_000);
+        println!(
+            "{:<10} {:>8} {:>10.1?} {:>10.1?} {:>10.1?}",
+            parallel,
+            lat.len(),
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            lat[lat.len() - 1]
+        );
+    }
+    println!();
+    println!("per-request timeout: 256 callers x {per_caller}, max batch 64; median of {rounds} interleaved rounds");
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        without.push(accelrt_zero_delay_with(per_caller, None));
+        with.push(accelrt_zero_delay_with(per_caller, Some(Duration::from_millis(50))));
+    }
+    let (without, with) = (median(without), median(with));
+    println!("{:<34} {:>12.0}", "no timeout (req/s)", without);
+    println!("{:<34} {:>12.0}", "50 ms timeout (req/s)", with);
+    println!("with / without: {:.2}x", with / without);
+    println!();
+    let rt = Runtime::builder(SimBackend::new(SimConfig::default()))
+        .parallel(2)
+        .depth(4)
+        .max_batch(64)
+        .timeout(Duration::from_secs(3600))
+        .build()
+        .expect("settings");
+    let x = input(1);
+    let mut marks = Vec::new();
+    for chunk in 0..100 {
+        let tasks: Vec<_> = (0..10_000).map(|_| rt.run(x.clone())).collect();
+        for t in tasks {
+            t.wait().expect("request");
+        }
+        if chunk % 25 == 24 || chunk == 0 {
+            marks.push(((chunk + 1) * 10_000, rss_mib()));
+        }
+    }
+    println!(
+        "1-hour per-request timeout, resident memory as requests complete (pending deadlines at the end: {})",
+        rt.stats().pending_deadlines
+    );
+    for (n, rss) in marks {
+        match rss {
+            Some(mib) => println!("  after {n:>9} requests: {mib:.1} MiB"),
+            None => println!("  after {n:>9} requests: (no /proc here)"),
+        }
+    }
+}
+
 fn main() {
     let per_caller = 1000;
     let rounds = 5;
@@ -190,6 +293,10 @@ fn main() {
         theirs / floor
     );
     println!("accelrt / batched-fn: {:.2}x", ours / theirs);
+    if std::env::args().any(|a| a == "--scheduler-only") {
+        scheduler_corners(per_caller, rounds);
+        return;
+    }
     println!();
     println!("batch cost 4 ms + 0.25 ms/item, 64 concurrent callers, 3200 requests per row");
     println!(
@@ -205,4 +312,5 @@ fn main() {
             );
         }
     }
+    scheduler_corners(per_caller, rounds);
 }

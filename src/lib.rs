@@ -32,10 +32,14 @@
 //! ## Pieces
 //! - [`AsyncRuntime`]: `run(input) -> Task`; implemented by [`Runtime`].
 //! - [`Task`]: `.await`, [`wait`](Task::wait), [`try_wait`](Task::try_wait),
-//!   [`wait_timeout`](Task::wait_timeout); dropping it cancels a request that has not started.
+//!   [`wait_timeout`](Task::wait_timeout), [`cancel`](Task::cancel); dropping it takes a
+//!   request that has not started out of the queue.
 //! - [`Runtime::builder`]: `parallel`, `depth`, `instances`, `queue_capacity`, `max_batch`,
-//!   `batch_timeout`, priorities and timeouts, validated in `build`.
-//! - [`Backend`]: what a device implements (`prepare`, `submit`, `complete` on a slot).
+//!   `batch_timeout`, priorities, timeouts and core pinning, validated in `build`;
+//!   [`Runtime::shutdown`] (async) and [`Runtime::shutdown_blocking`]; dropping the last
+//!   handle never blocks.
+//! - [`Backend`]: what a device implements (`prepare`, `submit`, `complete` on a slot, and a
+//!   `batch_key` per request: requests batch only with their own key).
 //! - [`Tensor`], [`ModelSpec`]: data and the checks against what a model expects.
 //! - [`Pipeline`]: named stages (sync functions, async functions, runtimes) joined by bounded
 //!   queues; itself an `AsyncRuntime`.
@@ -67,7 +71,7 @@ pub mod trace;
 pub use async_runtime::AsyncRuntime;
 pub use backend::{Backend, BatchInfo, DeviceTimes};
 pub use engine::{Latency, Overflow, PhaseTimes, RunOptions, Runtime, RuntimeBuilder, Stats};
-pub use error::{Error, Result};
+pub use error::{Error, InputError, Result};
 pub use pipeline::{Pipeline, PipelineBuilder, PipelineStats, StageStats};
 pub use task::{Responder, Task};
 pub use tensor::{DType, Dim, Element, ModelSpec, Tensor, TensorSpec};

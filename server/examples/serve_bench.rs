@@ -337,7 +337,7 @@ async fn main() {
         }
     }
     server.shutdown().await.expect("a clean shutdown");
-    rt.shutdown();
+    rt.shutdown().await;
     if let Some((mut child, _)) = mlserver {
         let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         let _ = child.wait();

@@ -119,7 +119,7 @@ mod tests {
             (503, tonic::Code::DeadlineExceeded)
         );
         assert!(late.to_string().contains("5 ms"), "{late}");
-        let bad = ServeError::from(accelrt::Error::InvalidInput("x".into()));
+        let bad = ServeError::from(accelrt::Error::invalid_input("f32 [1, 3]", "u8 [1, 3]"));
         assert_eq!(
             (bad.http_status(), bad.grpc_code()),
             (400, tonic::Code::InvalidArgument)

@@ -136,7 +136,7 @@ impl Model {
             if spec.outputs.iter().all(|s| s.name != *o) {
                 let names: Vec<&str> = spec.outputs.iter().map(|s| s.name.as_str()).collect();
                 return Err(ServeError::invalid(format!(
-                    "unknown output \"{o}\": expected one of {names:?}"
+                    "output \"{o}\": expected one of the outputs {names:?}, got an unknown name"
                 )));
             }
         }

@@ -268,14 +268,11 @@ impl Server {
                 }
             }
         }
-        let shared = self.shared.clone();
-        // `Runtime::shutdown` waits for the runtime's threads: keep it off the async workers.
-        let _ = tokio::task::spawn_blocking(move || {
-            for model in shared.repository().models() {
-                model.runtime().shutdown();
-            }
-        })
-        .await;
+        // Each runtime runs what it has accepted, then stops; shutdown is async, so no
+        // executor thread blocks on it.
+        for model in self.shared.repository().models() {
+            model.runtime().shutdown().await;
+        }
         let _ = self.stop_metrics.send(true);
         let _ = self.metrics_task.await;
         tracing::info!("stopped");

@@ -261,8 +261,9 @@ pub fn sample_set(count: usize) -> accelrt::Result<Vec<Sample>> {
 /// The PNG and JPEG files in `dir`, sorted by name, at most `limit` of them: a folder of your
 /// own images for the examples.
 pub fn image_files(dir: &Path, limit: usize) -> accelrt::Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| accelrt::Error::InvalidInput(format!("cannot read {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        accelrt::Error::invalid_input("a readable folder of images", format!("{} ({e})", dir.display()))
+    })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {

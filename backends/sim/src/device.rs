@@ -228,8 +228,13 @@ fn copy(from: &Mutex<Vec<f32>>, to: &Mutex<Vec<f32>>) {
 }
 
 /// Keeps the engine busy until `start + d` (the modelled time, whatever the real work took).
+/// A time too long to represent holds for good, like a device that never finishes.
 pub(crate) fn hold(start: Instant, d: Duration) {
-    let end = start + d;
+    let Some(end) = start.checked_add(d) else {
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    };
     loop {
         let now = Instant::now();
         if now >= end {

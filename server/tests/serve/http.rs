@@ -236,13 +236,13 @@ async fn bad_requests_get_clean_errors() {
             "unknown input name",
             json!({"inputs": [{"name": "Z", "shape": [3, 2], "datatype": "FP32", "data": X}]}),
             400,
-            "unknown input \"Z\"",
+            "input \"Z\": expected one of the inputs [\"X\"]",
         ),
         (
             "unknown output name",
             json!({"inputs": [{"name": "X", "shape": [3, 2], "datatype": "FP32", "data": X}], "outputs": [{"name": "W"}]}),
             400,
-            "unknown output \"W\"",
+            "output \"W\": expected one of the outputs [\"Y\"]",
         ),
     ] {
         cases.push((what, serde_json::to_vec(&body).unwrap(), None, status, msg));

@@ -46,7 +46,10 @@ impl ImageSource {
         match self {
             ImageSource::Path(p) => crate::detect::load_image(&p),
             ImageSource::Encoded(bytes) => image::load_from_memory(&bytes).map(|i| i.to_rgb8()).map_err(|e| {
-                accelrt::Error::InvalidInput(format!("cannot decode {} bytes as an image: {e}", bytes.len()))
+                accelrt::Error::invalid_input(
+                    "a PNG or JPEG image",
+                    format!("{} bytes that do not decode ({e})", bytes.len()),
+                )
             }),
             ImageSource::Image(img) => Ok(img),
         }
