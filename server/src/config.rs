@@ -19,8 +19,7 @@
 
 use std::time::Duration;
 
-use accelrt::{DType, Dim, ModelSpec, Overflow, RuntimeBuilder, TensorSpec};
-use accelrt_onnx::OnnxBackend;
+use accelrt::{Backend, DType, Dim, ModelSpec, Overflow, RuntimeBuilder, TensorSpec};
 
 use crate::datatype::from_config;
 use crate::pbtxt::{self, Message, Value};
@@ -229,7 +228,7 @@ impl ModelConfig {
     }
 
     /// Applies the batching, queue and instance settings to `builder`.
-    pub fn apply(&self, builder: RuntimeBuilder<OnnxBackend>) -> RuntimeBuilder<OnnxBackend> {
+    pub fn apply<B: Backend>(&self, builder: RuntimeBuilder<B>) -> RuntimeBuilder<B> {
         let mut b = builder.instances(self.instances).max_batch(self.max_batch());
         if let Some(db) = &self.dynamic_batching {
             b = b.batch_timeout(db.max_queue_delay);

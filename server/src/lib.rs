@@ -33,6 +33,7 @@ mod error;
 pub mod grpc;
 pub mod http;
 pub mod infer;
+mod metered;
 pub mod metrics;
 mod model;
 pub mod pbtxt;
@@ -48,6 +49,7 @@ pub mod proto {
 
 pub use config::ModelConfig;
 pub use error::ServeError;
+pub use metered::Metered;
 pub use model::Model;
 pub use repository::Repository;
 pub use server::{metadata_json, wire_shape, Server, ServerConfig, Shared, EXTENSIONS, SERVER_NAME};

@@ -11,7 +11,8 @@
 //!   `nv_inference_compute_infer_duration_us`: cumulative queue, preparation and run time, from
 //!   the runtime's [`Stats`](accelrt::Stats).
 //! - `nv_inference_pending_request_count`: requests in the server now.
-//! - `accelrt_batch_size_mean`: mean requests per batch; `accelrt_instance_busy_fraction`
+//! - `accelrt_batch_size`: a histogram of requests per batch; `accelrt_batch_size_mean`: their
+//!   mean; `accelrt_instance_busy_fraction`
 //!   (+ `instance`): share of the time each instance had a batch in flight;
 //!   `accelrt_request_duration_seconds`: a histogram of request latency as the server sees it.
 //!
@@ -37,12 +38,14 @@ pub struct Counters {
     inferences: AtomicU64,
     duration_us: AtomicU64,
     pending: AtomicI64,
-    latency: prometheus::Histogram,
+    latency: Histogram,
+    /// Requests per batch, observed by the model's [`Metered`](crate::Metered) backend.
+    pub batch_sizes: Histogram,
 }
 
 impl Counters {
-    /// Counters for one model version.
-    pub fn new(model: &str, version: &str) -> Self {
+    /// Counters for one model version whose batches hold up to `max_batch` requests.
+    pub fn new(model: &str, version: &str, max_batch: usize) -> Self {
         // Buckets from 100 µs to about 6.5 s, doubling. Constant labels let the registry merge
         // every model's histogram into one family at scrape time.
         let opts = HistogramOpts::new(
@@ -52,7 +55,22 @@ impl Counters {
         .const_label("model", model)
         .const_label("version", version)
         .buckets(prometheus::exponential_buckets(1e-4, 2.0, 17).unwrap_or_default());
+        // One bucket per batch size up to 16, then doubling up to max_batch.
+        let mut buckets: Vec<f64> = (1..=max_batch.clamp(1, 16)).map(|b| b as f64).collect();
+        let mut b = 32;
+        while b <= max_batch {
+            buckets.push(b as f64);
+            b *= 2;
+        }
+        let sizes = HistogramOpts::new("accelrt_batch_size", "Requests per batch the runtime ran")
+            .const_label("model", model)
+            .const_label("version", version)
+            .buckets(buckets);
         Counters {
+            batch_sizes: Histogram::with_opts(sizes).unwrap_or_else(|_| {
+                Histogram::with_opts(HistogramOpts::new("accelrt_batch_size", "requests per batch"))
+                    .expect("constant options are valid")
+            }),
             success: AtomicU64::new(0),
             failure: Default::default(),
             inferences: AtomicU64::new(0),
@@ -216,6 +234,7 @@ fn gather(repo: &Repository) -> prometheus::Result<String> {
                 .set(*f);
         }
         registry.register(Box::new(c.latency.clone()))?;
+        registry.register(Box::new(c.batch_sizes.clone()))?;
     }
     let mut buf = Vec::new();
     TextEncoder::new().encode(&registry.gather(), &mut buf)?;

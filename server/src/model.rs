@@ -8,6 +8,7 @@ use accelrt_onnx::{inputs_by_name, OnnxBackend};
 
 use crate::config::ModelConfig;
 use crate::infer::{InferRequest, InferResponse, Priorities};
+use crate::metered::Metered;
 use crate::metrics::Counters;
 use crate::ServeError;
 
@@ -15,7 +16,7 @@ use crate::ServeError;
 pub struct Model {
     name: String,
     version: String,
-    runtime: Runtime<OnnxBackend>,
+    runtime: Runtime<Metered<OnnxBackend>>,
     config: ModelConfig,
     pub(crate) counters: Counters,
 }
@@ -54,8 +55,9 @@ impl Model {
             }
             None => ModelConfig::derived(Backend::spec(&backend)),
         };
+        let counters = Counters::new(name, version, config.max_batch());
         let runtime = config
-            .apply(backend.runtime_builder())
+            .apply(Runtime::builder(Metered::new(backend, counters.batch_sizes.clone())))
             .build()
             .map_err(|e| fail(e.to_string()))?;
         Ok(Model {
@@ -63,7 +65,7 @@ impl Model {
             version: version.to_string(),
             runtime,
             config,
-            counters: Counters::new(name, version),
+            counters,
         })
     }
 
@@ -93,7 +95,7 @@ impl Model {
     }
 
     /// The runtime (to shut it down).
-    pub fn runtime(&self) -> &Runtime<OnnxBackend> {
+    pub fn runtime(&self) -> &Runtime<Metered<OnnxBackend>> {
         &self.runtime
     }
 

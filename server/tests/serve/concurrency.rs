@@ -84,6 +84,14 @@ async fn concurrent_clients_are_batched_and_get_their_own_results() {
         "{after}"
     );
     assert!(after.contains("accelrt_request_duration_seconds_bucket"), "{after}");
+    // The batch size histogram saw batches of more than one request.
+    let single = after
+        .lines()
+        .find(|l| l.starts_with("accelrt_batch_size_bucket{model=\"det\",version=\"1\",le=\"1\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no batch size histogram for det in\n{after}"));
+    let all = metric(&after, "accelrt_batch_size_count", "det");
+    assert!(single < all, "{all} batches, all of one request:\n{after}");
 }
 
 /// `busy` runs one request at a time with one queue place: a burst of large requests gets
