@@ -264,9 +264,11 @@ async fn wait_ready(url: &str) {
     }
 }
 
-fn row(system: &str, c: usize, p: &Point) {
+/// One table row; `batch` is the mean requests per batch where accelrt ran it.
+fn row(system: &str, c: usize, p: &Point, batch: Option<f64>) {
+    let batch = batch.map_or_else(|| "-".to_string(), |b| format!("{b:.2}"));
     println!(
-        "{system:<20} {c:>11} {:>12.1} {:>10.2} {:>10.2} {:>7}",
+        "{system:<20} {c:>11} {:>12.1} {:>10.2} {:>10.2} {:>7} {batch:>10}",
         p.throughput,
         p.p50.as_secs_f64() * 1e3,
         p.p99.as_secs_f64() * 1e3,
@@ -297,8 +299,8 @@ async fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:<20} {:>11} {:>12} {:>10} {:>10} {:>7}",
-        "system", "concurrency", "infer/s", "p50 ms", "p99 ms", "failed"
+        "{:<20} {:>11} {:>12} {:>10} {:>10} {:>7} {:>10}",
+        "system", "concurrency", "infer/s", "p50 ms", "p99 ms", "failed", "mean batch"
     );
     let mut results: Vec<(&str, usize, Point)> = Vec::new();
 
@@ -323,16 +325,24 @@ async fn main() {
     if let Some((_, url)) = &mlserver {
         wait_ready(url).await;
     }
+    let served = server
+        .shared()
+        .repository()
+        .get("det", None)
+        .expect("the model")
+        .clone();
     for &c in &a.concurrency {
+        rt.reset_stats();
         let p = in_process(&rt, &x, c, a.seconds).await;
-        row("accelrt in-process", c, &p);
+        row("accelrt in-process", c, &p, Some(rt.stats().mean_batch));
         results.push(("in-process", c, p));
+        served.runtime().reset_stats();
         let p = grpc_load(&serve_url, "det", &x, c, a.seconds).await;
-        row("accelrt serve", c, &p);
+        row("accelrt serve", c, &p, Some(served.stats().mean_batch));
         results.push(("serve", c, p));
         if let Some((_, url)) = &mlserver {
             let p = grpc_load(url, "det", &x, c, a.seconds).await;
-            row("MLServer 1.7.1", c, &p);
+            row("MLServer 1.7.1", c, &p, None);
             results.push(("mlserver", c, p));
         }
     }
