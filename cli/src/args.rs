@@ -31,6 +31,39 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run a short benchmark for every combination of settings and print the best.
     Sweep(SweepArgs),
+    /// Serve a Triton-layout model repository over the Open Inference Protocol (HTTP/REST and
+    /// gRPC, what `tritonclient` and KServe speak) with Prometheus metrics; stops gracefully on
+    /// SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+}
+
+/// `accelrt serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The model repository: `DIR/<model>/<version>/model.onnx`, each model with an optional
+    /// `config.pbtxt`.
+    #[arg(long, value_name = "DIR")]
+    pub model_repository: PathBuf,
+    /// The address to listen on.
+    #[arg(long, value_name = "IP", default_value = "0.0.0.0")]
+    pub address: std::net::IpAddr,
+    /// HTTP/REST port.
+    #[arg(long, value_name = "PORT", default_value_t = 8000)]
+    pub http_port: u16,
+    /// gRPC port.
+    #[arg(long, value_name = "PORT", default_value_t = 8001)]
+    pub grpc_port: u16,
+    /// Prometheus metrics port (`/metrics`).
+    #[arg(long, value_name = "PORT", default_value_t = 8002)]
+    pub metrics_port: u16,
+    /// The largest request accepted, in MiB (HTTP body, gRPC message); larger ones get 413 /
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub max_request_mib: usize,
+    /// On SIGTERM, how long readiness reports false before the listeners stop accepting (give a
+    /// load balancer time to notice), e.g. `5s`.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub drain_delay: Duration,
 }
 
 /// Which backend and model a benchmark runs, and what inputs it sends.

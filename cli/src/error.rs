@@ -20,6 +20,9 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
+    /// The server could not start or stop cleanly.
+    #[error("{0}")]
+    Serve(String),
     /// Drawing the timeline picture failed.
     #[error("cannot draw {}: {reason}", path.display())]
     Plot {

@@ -7,6 +7,7 @@
 //! accelrt bench model.onnx --parallel 2 --depth 3 --max-batch 8 --input-shape 1x3x224x224
 //! accelrt bench --backend sim --sim-stages 3,2,4,1 --trace trace.json --plot timeline.svg
 //! accelrt sweep --backend sim --parallel 1,2 --depth 1,2,3 --max-batch 1,4
+//! accelrt serve --model-repository models --http-port 8000 --grpc-port 8001 --metrics-port 8002
 //! ```
 //!
 //! Errors are one `error: ...` line on stderr. Exit codes: 0 success, 2 a usage error (unknown
@@ -20,6 +21,7 @@ mod inputs;
 mod load;
 mod plot;
 mod report;
+mod serve;
 mod settings;
 mod shape;
 mod sim;
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Info { model } => info::info(model).map(|text| print!("{text}")),
         Command::Bench(args) => bench::bench(args),
         Command::Sweep(args) => sweep::sweep(args),
+        Command::Serve(args) => serve::serve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
