@@ -4,8 +4,6 @@ use std::collections::BTreeMap;
 
 use accelrt::Tensor;
 
-use crate::OnnxError;
-
 /// Turns the recogniser's output `[N, T, C]` into strings.
 ///
 /// PP-OCR's class layout: class 0 is the CTC blank, class `i` (1 ≤ i ≤ n) is the `i`-th
@@ -28,7 +26,7 @@ pub struct Decoded {
 
 impl CtcDecoder {
     /// A decoder for the characters of a PP-OCR recogniser's metadata (one per entry, in
-    /// order), such as [`models::rec_characters`](crate::models::rec_characters) returns.
+    /// order), such as [`models::rec_characters`](accelrt_onnx::models::rec_characters) returns.
     pub fn new(characters: Vec<String>) -> Self {
         let mut classes = characters;
         classes.push(" ".to_string());
@@ -36,10 +34,10 @@ impl CtcDecoder {
     }
 
     /// A decoder from a model's metadata map (its `character` entry, one character per line),
-    /// as [`OnnxBackend::metadata`](crate::OnnxBackend::metadata) gives it.
+    /// as [`OnnxBackend::metadata`](accelrt_onnx::OnnxBackend::metadata) gives it.
     pub fn from_metadata(metadata: &BTreeMap<String, String>) -> accelrt::Result<Self> {
         let text = metadata.get("character").ok_or_else(|| {
-            OnnxError::Config(format!(
+            accelrt::Error::Config(format!(
                 "recogniser: expected a \"character\" metadata entry (a PP-OCR recogniser), got keys {:?}",
                 metadata.keys().collect::<Vec<_>>()
             ))
@@ -65,6 +63,28 @@ impl CtcDecoder {
         Ok((0..n)
             .map(|i| self.decode_row(&p[i * t * c..(i + 1) * t * c], c))
             .collect())
+    }
+
+    /// Decodes the first `steps` time steps of a single row, `probs` f32 `[1, T, C]` (`steps`
+    /// capped at `T`): the steps that cover a padded input's content, see
+    /// [`RecInput::steps`](crate::RecInput::steps).
+    pub fn decode_steps(&self, probs: &Tensor, steps: usize) -> accelrt::Result<Decoded> {
+        let [1, t, c] = *probs.shape() else {
+            return Err(self.shape_error(probs));
+        };
+        if c != self.classes() {
+            return Err(self.shape_error(probs));
+        }
+        let p = probs.as_slice::<f32>()?;
+        Ok(self.decode_row(&p[..steps.min(t) * c], c))
+    }
+
+    /// Time steps in the recogniser's output `[N, T, C]`: `T`.
+    pub fn time_steps(&self, probs: &Tensor) -> accelrt::Result<usize> {
+        match *probs.shape() {
+            [_, t, c] if c == self.classes() => Ok(t),
+            _ => Err(self.shape_error(probs)),
+        }
     }
 
     fn decode_row(&self, row: &[f32], c: usize) -> Decoded {
@@ -138,6 +158,17 @@ mod tests {
                 score: 0.0
             }
         );
+    }
+
+    #[test]
+    fn steps_beyond_the_content_are_ignored() {
+        let d = CtcDecoder::new(vec!["a".into(), "b".into()]);
+        let probs = Tensor::new([1, 4, 4], one_hot(4, &[1, 0, 2, 2])).unwrap();
+        assert_eq!(d.decode_steps(&probs, 2).unwrap().text, "a");
+        assert_eq!(d.decode_steps(&probs, 9).unwrap().text, "ab");
+        assert_eq!(d.time_steps(&probs).unwrap(), 4);
+        let two = Tensor::new([2, 1, 4], one_hot(4, &[1, 2])).unwrap();
+        assert!(d.decode_steps(&two, 1).is_err());
     }
 
     #[test]

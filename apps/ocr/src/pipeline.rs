@@ -5,13 +5,13 @@ use std::sync::Arc;
 use accelrt::{AsyncRuntime, Pipeline, Runtime};
 use futures::future::try_join_all;
 
-use super::ctc::CtcDecoder;
-use super::output::OcrOutput;
-use super::settings::{ModelSettings, OcrSettings};
-use super::source::ImageSource;
-use super::steps::{after_cls, assemble, crop_lines, prepare, recognised, Cropped, LineCrop, Prepared};
-use crate::models::OcrModels;
-use crate::OnnxBackend;
+use crate::ctc::CtcDecoder;
+use crate::output::OcrOutput;
+use crate::settings::{ModelSettings, OcrSettings};
+use crate::source::ImageSource;
+use crate::steps::{after_cls, assemble, crop_lines, prepare, recognised, Cropped, LineCrop, Prepared};
+use accelrt_onnx::models::OcrModels;
+use accelrt_onnx::OnnxBackend;
 
 /// The OCR pipeline: an [`ImageSource`] in, an [`OcrOutput`] out. It is an
 /// [`AsyncRuntime`]: `run(image)` gives a task to `.await` or `.wait()`, and
@@ -71,8 +71,8 @@ pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<O
                     async move {
                         let cls_out = cls.run(vec![line.cls.clone()]).await?;
                         let (o, x) = after_cls(line, &cls_out, s)?;
-                        let rec_out = rec.run(vec![x]).await?;
-                        recognised(line, o, &rec_out, decoder)
+                        let rec_out = rec.run(vec![x.tensor.clone()]).await?;
+                        recognised(line, o, &x, &rec_out, decoder, s)
                     }
                 });
                 let lines = try_join_all(lines).await?;

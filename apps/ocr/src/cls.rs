@@ -3,7 +3,7 @@
 use accelrt::Tensor;
 use image::RgbImage;
 
-use super::norm::resize_normalise;
+use crate::norm::{resize_normalise, scaled_width};
 
 /// Input height of the classifier.
 pub const CLS_HEIGHT: u32 = 48;
@@ -14,7 +14,8 @@ pub const CLS_THRESHOLD: f32 = 0.9;
 
 /// `crop` as the classifier's input: f32 `[1, 3, 48, 192]`.
 pub fn cls_input(crop: &RgbImage) -> accelrt::Result<Tensor> {
-    resize_normalise(crop, CLS_HEIGHT, CLS_WIDTH)
+    let (w, h) = crop.dimensions();
+    resize_normalise(crop, CLS_HEIGHT, scaled_width(w, h, CLS_HEIGHT), CLS_WIDTH)
 }
 
 /// The classifier's verdict for one crop.
