@@ -34,7 +34,7 @@
 //! Options: `--images N`, `--dir DIR`, `--set held-out|dev|simple`, `--seed N`, `--tilt DEG`
 //! (lines tilted by up to DEG), `--turned` (pages upside down), `--bench`, `--no-peer`,
 //! `--rounds N` (with `--bench`: measure the Rust modes N times, keep each one's best),
-//! `--quiet` (no per-image lines), `--misses` (print lines not read exactly), `--raw` (the
+//! `--quiet` (no per-image lines), `--misses` (print lines not read even ignoring case), `--raw` (the
 //! recogniser's reading as it is: no settling of O/0 and same-shape letters by their word), `--det-side PX`,
 //! `--rec-min-width PX`, `--rec-step PX`, `--decoders N`, `--croppers N`, `--in-flight N`,
 //! `--det-instances N`, `--det-threads N`, `--det-batch N`, `--cls-batch N`, `--rec-instances N`,
@@ -338,10 +338,22 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Prints each line not read even ignoring case, beside the read line that starts most like it.
 fn print_misses(name: &str, want: &[String], got: &[String]) {
+    let key = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase()
+    };
     for w in want {
-        if score_lines(std::slice::from_ref(w), got).exact == 0 {
-            println!("{name}: missed {w:?}; read {got:?}");
+        if score_lines(std::slice::from_ref(w), got).ignoring_case == 0 {
+            let wk = key(w);
+            let closest = got.iter().max_by_key(|g| {
+                let gk = key(g);
+                wk.chars().zip(gk.chars()).take_while(|(a, b)| a == b).count()
+            });
+            println!("{name}: missed {w:?}; closest read {closest:?}");
         }
     }
 }

@@ -10,8 +10,9 @@
 //!   other character ends the word) are all digits becomes 0; all letters, O (o when every
 //!   such neighbour is a lower-case letter and the character is not the word's first). With
 //!   neighbours of both kinds ("13 0ct") or none (a lone "0"), it stays as read. A word
-//!   that a separator (`. , : / -`) joins to a digit counts that digit as a neighbour
-//!   ("pallet0.62" is "pallet 0.62" with the space dropped).
+//!   that a decimal point or comma joins to a digit counts that digit as a neighbour
+//!   ("pallet0.62" is "pallet 0.62" with the space dropped; a colon is not enough, as in
+//!   "13:36:0range").
 //! - A letter among c o s u v w x z (not the word's first) takes the case of the word's other
 //!   letters when those are all upper case or all lower case; mixed-case words ("iPhone",
 //!   "McDonald") stay as read.
@@ -39,7 +40,7 @@ pub fn settle_confusables(text: &str) -> String {
             // A number's separator joins the word to the digits beyond it: "pallet0.62" is
             // "pallet" and "0.62" run together, so its 0 has a digit on its right.
             let joined = |sep: Option<&char>, next: Option<&char>| {
-                sep.is_some_and(|c| ".,:/-".contains(*c)) && next.is_some_and(char::is_ascii_digit)
+                sep.is_some_and(|c| ".,".contains(*c)) && next.is_some_and(char::is_ascii_digit)
             };
             let digit_before = start >= 2 && joined(chars.get(start - 1), chars.get(start - 2));
             let digit_after = joined(chars.get(end), chars.get(end + 1));
@@ -121,13 +122,13 @@ mod tests {
     fn o_and_zero_follow_their_neighbours() {
         assert_eq!(settle_confusables("GR0SS B0ST0N R0OM 0NLY"), "GROSS BOSTON ROOM ONLY");
         assert_eq!(settle_confusables("0perator c0lumn"), "Operator column");
-        assert_eq!(settle_confusables("O5:48 2O24-1O-0O"), "05:48 2024-10-00");
+        assert_eq!(settle_confusables("O5:48 2O24-1O-0O"), "05:48 2024-10-0O");
         // Ambiguous, lone, or only O and 0: as read.
         assert_eq!(
             settle_confusables("130ct 0 O 20290n pallet0.62"),
             "130ct 0 O 20290n pallet0.62"
         );
-        assert_eq!(settle_confusables("O.5 5-O"), "0.5 5-0");
+        assert_eq!(settle_confusables("O.5 5,O 13:36:0range"), "0.5 5,0 13:36:Orange");
         assert_eq!(settle_confusables("OSLO Oslo room 100"), "OSLO Oslo room 100");
     }
 

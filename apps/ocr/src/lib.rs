@@ -20,8 +20,9 @@
 //!   [`OcrSettings::det_side`], normalised, run through the DB detector; the probability map
 //!   thresholded and each region turned into a rotated box ([`text_quads`]);
 //! - cropping ([`crop`]): each box warped to an upright, axis-aligned crop ([`crop_line`]);
-//! - orientation ([`cls`]): `ch_ppocr_mobile_v2.0_cls` on `[N, 3, 48, 192]`; a crop it finds
-//!   upside down (score above 0.9) is turned 180°;
+//! - orientation ([`cls`]): `ch_ppocr_mobile_v2.0_cls` on the recogniser's input (below: full
+//!   width, not squeezed to PaddleOCR's 192 px); a crop it finds upside down (score above
+//!   0.9) is turned 180°;
 //! - recognition ([`rec`], [`ctc`]): the crop at height 48 with its aspect kept, padded on the
 //!   right to its width bucket ([`RecWidths`]), through `ch_PP-OCRv4_rec`; its `[N, T, C]`
 //!   probabilities decoded greedily ([`CtcDecoder`]) over the time steps that cover the line.
@@ -41,6 +42,9 @@
 
 #![warn(missing_docs)]
 
+/// The `image` crate this one takes and gives images in ([`ImageSource::Image`]).
+pub use image;
+
 pub mod cls;
 mod confusables;
 pub mod crop;
@@ -59,7 +63,7 @@ mod settings;
 mod source;
 mod steps;
 
-pub use cls::{cls_input, orientation, Orientation};
+pub use cls::{orientation, Orientation};
 pub use confusables::settle_confusables;
 pub use crop::crop_line;
 pub use ctc::{CtcDecoder, Decoded};

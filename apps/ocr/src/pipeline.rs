@@ -69,7 +69,7 @@ pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<O
                 let lines = c.lines.iter().map(|line: &LineCrop| {
                     let (cls, rec, decoder, s) = (&cls, &rec, &decoder, &s);
                     async move {
-                        let cls_out = cls.run(vec![line.cls.clone()]).await?;
+                        let cls_out = cls.run(vec![line.rec.tensor.clone()]).await?;
                         let (o, x) = after_cls(line, &cls_out, s)?;
                         let rec_out = rec.run(vec![x.tensor.clone()]).await?;
                         recognised(line, o, &x, &rec_out, decoder, s)

@@ -47,7 +47,7 @@ impl SequentialOcr {
         let cropped = crop_lines(&p.image, &det_out, (p.det.scale_x, p.det.scale_y), s)?;
         let mut lines = Vec::with_capacity(cropped.lines.len());
         for line in &cropped.lines {
-            let cls_out = self.cls.run(std::slice::from_ref(&line.cls))?;
+            let cls_out = self.cls.run(std::slice::from_ref(&line.rec.tensor))?;
             let (o, x) = after_cls(line, &cls_out, s)?;
             let rec_out = self.rec.run(std::slice::from_ref(&x.tensor))?;
             lines.push(recognised(line, o, &x, &rec_out, &self.decoder, s)?);

@@ -4,7 +4,7 @@
 use accelrt::Tensor;
 use image::RgbImage;
 
-use crate::cls::{cls_input, orientation, Orientation};
+use crate::cls::{orientation, Orientation};
 use crate::confusables::settle_confusables;
 use crate::crop::crop_line;
 use crate::ctc::{CtcDecoder, Decoded};
@@ -28,11 +28,10 @@ pub(crate) fn prepare(source: ImageSource, settings: &OcrSettings) -> accelrt::R
     Ok(Prepared { image, det })
 }
 
-/// One line cut out, with its classifier input and its recogniser input as it stands.
+/// One line cut out, with its recogniser input as it stands (also the classifier's input).
 pub(crate) struct LineCrop {
     pub found: TextQuad,
     pub crop: RgbImage,
-    pub cls: Tensor,
     pub rec: RecInput,
 }
 
@@ -62,7 +61,6 @@ pub(crate) fn crop_lines(
             let crop = crop_line(image, &found.quad)?;
             Ok(LineCrop {
                 found,
-                cls: cls_input(&crop)?,
                 rec: rec_input(&crop, &settings.rec_widths)?,
                 crop,
             })
