@@ -30,6 +30,18 @@ fn o_or_zero(c: char) -> bool {
 
 /// `text` with the ambiguous characters settled as described in the module docs.
 pub fn settle_confusables(text: &str) -> String {
+    settle(text, None)
+}
+
+/// [`settle_confusables`] with where each character sits along the line (the time steps of
+/// [`Decoded::steps`](crate::Decoded::steps), one per character): an O or 0 between a digit
+/// and a letter goes with the side it is closer to, since the recogniser often drops the
+/// space there ("1991 0nly" read as "19910nly" becomes "1991Only").
+pub fn settle_confusables_at(text: &str, steps: &[usize]) -> String {
+    settle(text, Some(steps).filter(|s| s.len() == text.chars().count()))
+}
+
+fn settle(text: &str, steps: Option<&[usize]>) -> String {
     let mut chars: Vec<char> = text.chars().collect();
     let mut start = 0;
     while start < chars.len() {
@@ -43,53 +55,88 @@ pub fn settle_confusables(text: &str) -> String {
                 sep.is_some_and(|c| ".,".contains(*c)) && next.is_some_and(char::is_ascii_digit)
             };
             let digit_before = start >= 2 && joined(chars.get(start - 1), chars.get(start - 2));
-            let digit_after = joined(chars.get(end), chars.get(end + 1));
-            settle_word(&mut chars[start..end], digit_before, digit_after);
+            let digit_after = joined(chars.get(end), chars.get(end + 1)) || chars.get(end) == Some(&'%');
+            let word = Word {
+                digit_before,
+                digit_after,
+                steps: steps.map(|s| &s[start..end]),
+            };
+            word.settle(&mut chars[start..end]);
         }
         start = end + 1;
     }
     chars.into_iter().collect()
 }
 
-/// One word: ASCII letters and digits only; `digit_before` / `digit_after` when a number
-/// continues it across a separator.
-fn settle_word(w: &mut [char], digit_before: bool, digit_after: bool) {
-    let read: Vec<char> = w.to_vec();
-    for i in 0..read.len() {
-        if !o_or_zero(read[i]) {
-            continue;
-        }
-        let left = read[..i]
-            .iter()
-            .rev()
-            .find(|c| !o_or_zero(**c))
-            .copied()
-            .or(digit_before.then_some('1'));
-        let right = read[i + 1..]
-            .iter()
-            .find(|c| !o_or_zero(**c))
-            .copied()
-            .or(digit_after.then_some('1'));
-        let near: Vec<char> = left.into_iter().chain(right).collect();
-        if near.is_empty() {
-            continue;
-        }
-        if near.iter().all(char::is_ascii_digit) {
-            w[i] = '0';
-        } else if near.iter().all(char::is_ascii_alphabetic) {
-            w[i] = if i > 0 && near.iter().all(char::is_ascii_lowercase) {
-                'o'
+/// What is known around one word (ASCII letters and digits only).
+struct Word<'a> {
+    /// A number continues the word on the left across a separator.
+    digit_before: bool,
+    /// A number continues it on the right, or a percent sign follows.
+    digit_after: bool,
+    /// Each character's time step, when known.
+    steps: Option<&'a [usize]>,
+}
+
+impl Word<'_> {
+    fn settle(&self, w: &mut [char]) {
+        let read: Vec<char> = w.to_vec();
+        for i in 0..read.len() {
+            if !o_or_zero(read[i]) {
+                continue;
+            }
+            let li = (0..i).rev().find(|&j| !o_or_zero(read[j]));
+            let ri = (i + 1..read.len()).find(|&j| !o_or_zero(read[j]));
+            let left = li.map(|j| read[j]).or(self.digit_before.then_some('1'));
+            let right = ri.map(|j| read[j]).or(self.digit_after.then_some('1'));
+            let near: Vec<char> = left.into_iter().chain(right).collect();
+            let side = if near.is_empty() {
+                continue;
+            } else if near.iter().all(char::is_ascii_digit) {
+                Some(true)
+            } else if near.iter().all(char::is_ascii_alphabetic) {
+                Some(false)
             } else {
-                'O'
+                // A digit on one side, a letter on the other: the run goes with the closer one.
+                self.closer(li, ri).map(|j| read[j].is_ascii_digit())
             };
+            match side {
+                Some(true) => w[i] = '0',
+                Some(false) => {
+                    // First letter of its word: O; inside a lower-case word: o.
+                    let first = li.is_none_or(|j| !read[j].is_ascii_alphabetic());
+                    let lower = near
+                        .iter()
+                        .filter(|c| c.is_ascii_alphabetic())
+                        .all(char::is_ascii_lowercase);
+                    w[i] = if !first && lower { 'o' } else { 'O' };
+                }
+                None => {}
+            }
+        }
+        // Then each run of letters (digits run into words when spaces are dropped: "9895TenSOr").
+        let mut i = 0;
+        while i < w.len() {
+            let end = (i..w.len()).find(|&j| !w[j].is_ascii_alphabetic()).unwrap_or(w.len());
+            settle_case(&mut w[i..end]);
+            i = end + 1;
         }
     }
-    // Then each run of letters (digits run into words when spaces are dropped: "9895TenSOr").
-    let mut i = 0;
-    while i < w.len() {
-        let end = (i..w.len()).find(|&j| !w[j].is_ascii_alphabetic()).unwrap_or(w.len());
-        settle_case(&mut w[i..end]);
-        i = end + 1;
+
+    /// Of the neighbours `li` and `ri` around a run of O and 0, the one the run sits closer to
+    /// along the line, by at least two time steps (a dropped space is about three); `None` when
+    /// positions are unknown or about even.
+    fn closer(&self, li: Option<usize>, ri: Option<usize>) -> Option<usize> {
+        let (s, li, ri) = (self.steps?, li?, ri?);
+        let gap_left = s[li + 1].saturating_sub(s[li]);
+        let gap_right = s[ri].saturating_sub(s[ri - 1]);
+        if gap_left >= gap_right + 2 {
+            Some(ri)
+        } else if gap_right >= gap_left + 2 {
+            Some(li)
+        } else {
+            None
+        }
     }
 }
 
@@ -130,6 +177,20 @@ mod tests {
         );
         assert_eq!(settle_confusables("O.5 5,O 13:36:0range"), "0.5 5,0 13:36:Orange");
         assert_eq!(settle_confusables("OSLO Oslo room 100"), "OSLO Oslo room 100");
+    }
+
+    #[test]
+    fn between_a_digit_and_a_letter_the_closer_side_wins() {
+        // "1991 0nly": a wide gap after the 1, then the 0 tight against the n.
+        let steps = [0, 3, 6, 9, 14, 17, 20, 23];
+        assert_eq!(settle_confusables_at("19910nly", &steps), "1991Only");
+        // "13 0ct" vs "130 ct": the gap decides.
+        assert_eq!(settle_confusables_at("130ct", &[0, 3, 8, 11, 14]), "13Oct");
+        assert_eq!(settle_confusables_at("130ct", &[0, 3, 6, 11, 14]), "130ct");
+        // Even gaps, or steps that do not fit the text: as read.
+        assert_eq!(settle_confusables_at("130ct", &[0, 3, 6, 9, 12]), "130ct");
+        assert_eq!(settle_confusables_at("130ct", &[0, 3]), "130ct");
+        assert_eq!(settle_confusables("door0% 0%"), "door0% 0%");
     }
 
     #[test]

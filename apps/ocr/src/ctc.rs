@@ -22,6 +22,10 @@ pub struct Decoded {
     pub text: String,
     /// Mean probability of the kept characters (0 for an empty string).
     pub score: f32,
+    /// For each character of `text`, the time step where it was first emitted: where it sits
+    /// along the line (PP-OCRv4: 8 input pixels per step). Gaps tell where words end even when
+    /// the recogniser emits no space.
+    pub steps: Vec<usize>,
 }
 
 impl CtcDecoder {
@@ -89,9 +93,10 @@ impl CtcDecoder {
 
     fn decode_row(&self, row: &[f32], c: usize) -> Decoded {
         let mut text = String::new();
+        let mut steps = Vec::new();
         let (mut sum, mut kept) = (0f32, 0usize);
         let mut prev = 0usize;
-        for step in row.chunks_exact(c) {
+        for (t, step) in row.chunks_exact(c).enumerate() {
             // First maximum wins on ties, as numpy's argmax does.
             let (best, p) =
                 step.iter().copied().enumerate().fold(
@@ -99,7 +104,9 @@ impl CtcDecoder {
                     |acc, (k, v)| if v > acc.1 { (k, v) } else { acc },
                 );
             if best != 0 && best != prev {
-                text.push_str(&self.classes[best - 1]);
+                let class = &self.classes[best - 1];
+                text.push_str(class);
+                steps.extend(class.chars().map(|_| t));
                 sum += p;
                 kept += 1;
             }
@@ -108,6 +115,7 @@ impl CtcDecoder {
         Decoded {
             text,
             score: if kept == 0 { 0.0 } else { sum / kept as f32 },
+            steps,
         }
     }
 
@@ -141,6 +149,7 @@ mod tests {
         let probs = Tensor::new([1, seq.len(), 5], one_hot(5, &seq)).unwrap();
         let out = d.decode(&probs).unwrap();
         assert_eq!(out[0].text, "abbl a");
+        assert_eq!(out[0].steps, [0, 3, 5, 6, 9, 10]);
         assert!((out[0].score - 0.9).abs() < 1e-6);
     }
 
@@ -155,7 +164,8 @@ mod tests {
             out[1],
             Decoded {
                 text: String::new(),
-                score: 0.0
+                score: 0.0,
+                steps: vec![]
             }
         );
     }

@@ -64,7 +64,7 @@ mod source;
 mod steps;
 
 pub use cls::{orientation, Orientation};
-pub use confusables::settle_confusables;
+pub use confusables::{settle_confusables, settle_confusables_at};
 pub use crop::crop_line;
 pub use ctc::{CtcDecoder, Decoded};
 pub use det::{text_quads, DetParams, Quad, TextQuad};

@@ -5,7 +5,7 @@ use accelrt::Tensor;
 use image::RgbImage;
 
 use crate::cls::{orientation, Orientation};
-use crate::confusables::settle_confusables;
+use crate::confusables::settle_confusables_at;
 use crate::crop::crop_line;
 use crate::ctc::{CtcDecoder, Decoded};
 use crate::det::{text_quads, TextQuad};
@@ -106,9 +106,9 @@ pub(crate) fn recognised(
         .first()
         .ok_or_else(|| accelrt::Error::Internal("the recogniser returned no output".into()))?;
     let steps = input.steps(decoder.time_steps(probs)?);
-    let Decoded { mut text, score } = decoder.decode_steps(probs, steps)?;
+    let Decoded { mut text, score, steps } = decoder.decode_steps(probs, steps)?;
     if settings.settle_confusables {
-        text = settle_confusables(&text);
+        text = settle_confusables_at(&text, &steps);
     }
     Ok(OcrLine {
         text,
