@@ -1,21 +1,25 @@
-//! Characters the recogniser cannot tell apart by shape, settled by the word around them.
+//! Characters the recogniser cannot tell apart by shape, settled by the text around them.
 //!
-//! In most fonts capital O and zero are the same oval, and c, o, s, u, v, w, x, z differ from
-//! their capitals only in size; a line crop scaled to height 48 loses most of that
-//! difference. PP-OCRv4 then reads "GROSS" as "GR0SS", "05:48" as "O5:48" and "DISCOUNT" as
-//! "DISCoUNT". Each ambiguous character is settled by its neighbours
-//! within the word, and only when they agree:
+//! In most fonts capital O and zero are the same oval (and a small o is one at digit height
+//! after the crop is scaled), and c, o, s, u, v, w, x, z
+//! differ from their capitals only in size, which a line scaled to height 48 mostly loses.
+//! PP-OCRv4 then reads "GROSS" as "GR0SS", "05:48" as "O5:48", "00:21" as "oo:21" and
+//! "DISCOUNT" as "DISCoUNT". Each such character is settled by its context, and
+//! only when the context is clear:
 //!
-//! - O or 0 whose nearest non-O/0 neighbours in the same word (letters and digits only; any
-//!   other character ends the word) are all digits becomes 0; all letters, O (o when every
-//!   such neighbour is a lower-case letter and the character is not the word's first). With
-//!   neighbours of both kinds ("13 0ct") or none (a lone "0"), it stays as read. A word
-//!   that a decimal point or comma joins to a digit counts that digit as a neighbour
-//!   ("pallet0.62" is "pallet 0.62" with the space dropped; a colon is not enough, as in
-//!   "13:36:0range").
-//! - A letter among c o s u v w x z (not the word's first) takes the case of the word's other
-//!   letters when those are all upper case or all lower case; mixed-case words ("iPhone",
-//!   "McDonald") stay as read.
+//! - **O, 0, o.** Its context on each side is the nearest character that is not one of the
+//!   three: a letter, a digit, or nothing (a space, the line's end, other punctuation). A
+//!   decimal point, comma or colon with a digit beyond it counts as a digit ("pallet0.62",
+//!   "13:OO"), and so does a percent sign on the right. Digits on every side: 0. Letters on
+//!   every side: O, or o inside a lower-case word (a small o stays a small o). A digit on one
+//!   side and a letter on the other happens where the recogniser dropped a space ("1991 Only"
+//!   read as "19910nly"): where each character sits along the line ([`settle_confusables_at`])
+//!   tells which side it is closer to, and it goes with that side; without positions, or when
+//!   they are about even, it stays as read.
+//! - **Case**, in each run of letters: when the letters whose shape tells their case (all but
+//!   c o s u v w x z) are all capitals, the same-shape letters become capitals; when they are
+//!   all small (the run's first letter aside, which may be a capital), small. Mixed-case words
+//!   ("iPhone", "McDonald") stay as read.
 
 /// Letters whose capital is the small letter, larger.
 const SAME_SHAPE: &[char] = &['c', 'o', 's', 'u', 'v', 'w', 'x', 'z'];
@@ -24,8 +28,9 @@ fn same_shape(c: char) -> bool {
     SAME_SHAPE.contains(&c.to_ascii_lowercase())
 }
 
-fn o_or_zero(c: char) -> bool {
-    c == 'O' || c == '0'
+/// Round characters: O, 0 and o.
+fn round(c: char) -> bool {
+    matches!(c, 'O' | '0' | 'o')
 }
 
 /// `text` with the ambiguous characters settled as described in the module docs.
@@ -33,117 +38,135 @@ pub fn settle_confusables(text: &str) -> String {
     settle(text, None)
 }
 
-/// [`settle_confusables`] with where each character sits along the line (the time steps of
-/// [`Decoded::steps`](crate::Decoded::steps), one per character): an O or 0 between a digit
-/// and a letter goes with the side it is closer to, since the recogniser often drops the
-/// space there ("1991 0nly" read as "19910nly" becomes "1991Only").
+/// [`settle_confusables`] knowing where each character sits along the line (the time steps of
+/// [`Decoded::steps`](crate::Decoded::steps), one per character), so that an O, 0 or o between
+/// a digit and a letter goes with the side it is closer to ("19910nly" becomes "1991Only").
+/// Positions that do not match the text one to one are ignored.
 pub fn settle_confusables_at(text: &str, steps: &[usize]) -> String {
     settle(text, Some(steps).filter(|s| s.len() == text.chars().count()))
 }
 
+/// What lies on one side of a round character.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Digit,
+    Letter { lower: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Side {
+    Left,
+    Right,
+}
+
 fn settle(text: &str, steps: Option<&[usize]>) -> String {
-    let mut chars: Vec<char> = text.chars().collect();
-    let mut start = 0;
-    while start < chars.len() {
-        let end = (start..chars.len())
-            .find(|&i| !chars[i].is_ascii_alphanumeric())
-            .unwrap_or(chars.len());
-        if end > start {
-            // A number's separator joins the word to the digits beyond it: "pallet0.62" is
-            // "pallet" and "0.62" run together, so its 0 has a digit on its right.
-            let joined = |sep: Option<&char>, next: Option<&char>| {
-                sep.is_some_and(|c| ".,".contains(*c)) && next.is_some_and(char::is_ascii_digit)
-            };
-            let digit_before = start >= 2 && joined(chars.get(start - 1), chars.get(start - 2));
-            let digit_after = joined(chars.get(end), chars.get(end + 1)) || chars.get(end) == Some(&'%');
-            let word = Word {
-                digit_before,
-                digit_after,
-                steps: steps.map(|s| &s[start..end]),
-            };
-            word.settle(&mut chars[start..end]);
+    let read: Vec<char> = text.chars().collect();
+    let mut out = read.clone();
+    for (i, &c) in read.iter().enumerate() {
+        if !round(c) {
+            continue;
         }
-        start = end + 1;
-    }
-    chars.into_iter().collect()
-}
-
-/// What is known around one word (ASCII letters and digits only).
-struct Word<'a> {
-    /// A number continues the word on the left across a separator.
-    digit_before: bool,
-    /// A number continues it on the right, or a percent sign follows.
-    digit_after: bool,
-    /// Each character's time step, when known.
-    steps: Option<&'a [usize]>,
-}
-
-impl Word<'_> {
-    fn settle(&self, w: &mut [char]) {
-        let read: Vec<char> = w.to_vec();
-        for i in 0..read.len() {
-            if !o_or_zero(read[i]) {
-                continue;
-            }
-            let li = (0..i).rev().find(|&j| !o_or_zero(read[j]));
-            let ri = (i + 1..read.len()).find(|&j| !o_or_zero(read[j]));
-            let left = li.map(|j| read[j]).or(self.digit_before.then_some('1'));
-            let right = ri.map(|j| read[j]).or(self.digit_after.then_some('1'));
-            let near: Vec<char> = left.into_iter().chain(right).collect();
-            let side = if near.is_empty() {
-                continue;
-            } else if near.iter().all(char::is_ascii_digit) {
-                Some(true)
-            } else if near.iter().all(char::is_ascii_alphabetic) {
-                Some(false)
-            } else {
-                // A digit on one side, a letter on the other: the run goes with the closer one.
-                self.closer(li, ri).map(|j| read[j].is_ascii_digit())
-            };
-            match side {
-                Some(true) => w[i] = '0',
-                Some(false) => {
-                    // First letter of its word: O; inside a lower-case word: o.
-                    let first = li.is_none_or(|j| !read[j].is_ascii_alphabetic());
-                    let lower = near
-                        .iter()
-                        .filter(|c| c.is_ascii_alphabetic())
-                        .all(char::is_ascii_lowercase);
-                    w[i] = if !first && lower { 'o' } else { 'O' };
+        let (left, right) = (context(&read, i, Side::Left), context(&read, i, Side::Right));
+        let kind = match (left, right) {
+            (None, None) => continue,
+            (Some(k), None) | (None, Some(k)) => k,
+            (Some(Kind::Digit), Some(Kind::Digit)) => Kind::Digit,
+            (Some(Kind::Letter { lower: a }), Some(Kind::Letter { lower: b })) => Kind::Letter { lower: a && b },
+            (Some(l), Some(r)) => match steps.and_then(|s| closer(&read, s, i)) {
+                Some(Side::Left) => l,
+                Some(Side::Right) => r,
+                None => continue,
+            },
+        };
+        out[i] = match kind {
+            Kind::Digit => '0',
+            Kind::Letter { .. } if c == 'o' => 'o',
+            Kind::Letter { lower } => {
+                let first = !matches!(context(&read, i, Side::Left), Some(Kind::Letter { .. }))
+                    || read[..i].last().is_some_and(|p| !p.is_ascii_alphanumeric());
+                if lower && !first {
+                    'o'
+                } else {
+                    'O'
                 }
-                None => {}
             }
-        }
-        // Then each run of letters (digits run into words when spaces are dropped: "9895TenSOr").
-        let mut i = 0;
-        while i < w.len() {
-            let end = (i..w.len()).find(|&j| !w[j].is_ascii_alphabetic()).unwrap_or(w.len());
-            settle_case(&mut w[i..end]);
-            i = end + 1;
-        }
+        };
     }
+    let mut i = 0;
+    while i < out.len() {
+        let end = (i..out.len())
+            .find(|&j| !out[j].is_ascii_alphabetic())
+            .unwrap_or(out.len());
+        settle_case(&mut out[i..end]);
+        i = end + 1;
+    }
+    out.into_iter().collect()
+}
 
-    /// Of the neighbours `li` and `ri` around a run of O and 0, the one the run sits closer to
-    /// along the line, by at least two time steps (a dropped space is about three); `None` when
-    /// positions are unknown or about even.
-    fn closer(&self, li: Option<usize>, ri: Option<usize>) -> Option<usize> {
-        let (s, li, ri) = (self.steps?, li?, ri?);
-        let gap_left = s[li + 1].saturating_sub(s[li]);
-        let gap_right = s[ri].saturating_sub(s[ri - 1]);
-        if gap_left >= gap_right + 2 {
-            Some(ri)
-        } else if gap_right >= gap_left + 2 {
-            Some(li)
+/// The nearest non-round character on `side` of `i`, as a digit or a letter.
+fn context(read: &[char], i: usize, side: Side) -> Option<Kind> {
+    let at = |j: usize| read.get(j).copied();
+    let step = |j: usize| match side {
+        Side::Left => j.checked_sub(1),
+        Side::Right => Some(j + 1),
+    };
+    let mut j = step(i)?;
+    while round(at(j)?) {
+        j = step(j)?;
+    }
+    let c = at(j)?;
+    if c.is_ascii_digit() {
+        Some(Kind::Digit)
+    } else if c.is_ascii_alphabetic() {
+        Some(Kind::Letter {
+            lower: c.is_ascii_lowercase(),
+        })
+    } else if (side == Side::Right && c == '%')
+        || (".,:".contains(c) && step(j).and_then(at).is_some_and(|d| d.is_ascii_digit()))
+    {
+        Some(Kind::Digit)
+    } else {
+        None
+    }
+}
+
+/// Which neighbour of `i` it sits closer to, by at least two time steps (a dropped space is
+/// about three); when even, which end of its run of round characters is the tighter one.
+fn closer(read: &[char], steps: &[usize], i: usize) -> Option<Side> {
+    // The gap between `a` and `a + 1`; a space the recogniser did emit is a word's end.
+    let gap = |a: usize| -> Option<usize> {
+        let (x, y) = (*read.get(a)?, *read.get(a + 1)?);
+        Some(if x == ' ' || y == ' ' {
+            usize::MAX / 2
+        } else {
+            steps[a + 1].saturating_sub(steps[a])
+        })
+    };
+    let pick = |l: Option<usize>, r: Option<usize>| {
+        let (l, r) = (l.unwrap_or(usize::MAX / 2), r.unwrap_or(usize::MAX / 2));
+        if l + 2 <= r {
+            Some(Side::Left)
+        } else if r + 2 <= l {
+            Some(Side::Right)
         } else {
             None
         }
-    }
+    };
+    pick(i.checked_sub(1).and_then(gap), gap(i)).or_else(|| {
+        let start = (0..=i).rev().take_while(|&j| round(read[j])).last()?;
+        let end = (i..read.len()).take_while(|&j| round(read[j])).last()?;
+        pick(start.checked_sub(1).and_then(gap), gap(end))
+    })
 }
 
-/// Letters only: the same-shape ones take the case of the others, the first letter aside (it
-/// may be a capital).
+/// Letters only: the same-shape ones take the case of the others (the first letter aside when
+/// small, as it may be a capital).
+///
+/// Capital I and small l look alike too, but are left alone: when the recogniser drops a
+/// space, a run of letters may hold two words ("OsloMORE"), and turning l into I there (or I
+/// into l in "courtInvoice") would change letters, not just their case.
 fn settle_case(w: &mut [char]) {
-    let telling: Vec<char> = w.iter().skip(1).copied().filter(|c| !same_shape(*c)).collect();
+    let telling: Vec<char> = w.iter().skip(1).copied().filter(|&c| !same_shape(c)).collect();
     if telling.is_empty() {
         return;
     }
@@ -169,14 +192,17 @@ mod tests {
     fn o_and_zero_follow_their_neighbours() {
         assert_eq!(settle_confusables("GR0SS B0ST0N R0OM 0NLY"), "GROSS BOSTON ROOM ONLY");
         assert_eq!(settle_confusables("0perator c0lumn"), "Operator column");
-        assert_eq!(settle_confusables("O5:48 2O24-1O-0O"), "05:48 2024-10-0O");
-        // Ambiguous, lone, or only O and 0: as read.
+        assert_eq!(settle_confusables("O5:48 2O24-1O-0O oo:21"), "05:48 2024-10-0O 00:21");
         assert_eq!(
-            settle_confusables("130ct 0 O 20290n pallet0.62"),
-            "130ct 0 O 20290n pallet0.62"
+            settle_confusables("pallet0.62 13:OO 5,O door0%"),
+            "pallet0.62 13:00 5,0 door0%"
         );
-        assert_eq!(settle_confusables("O.5 5,O 13:36:0range"), "0.5 5,0 13:36:Orange");
-        assert_eq!(settle_confusables("OSLO Oslo room 100"), "OSLO Oslo room 100");
+        // Mixed and no positions, lone, or only round characters: as read.
+        assert_eq!(
+            settle_confusables("130ct 0 O 20290n 13:36:0range"),
+            "130ct 0 O 20290n 13:36:0range"
+        );
+        assert_eq!(settle_confusables("OSLO Oslo room 100 too"), "OSLO Oslo room 100 too");
     }
 
     #[test]
@@ -184,22 +210,30 @@ mod tests {
         // "1991 0nly": a wide gap after the 1, then the 0 tight against the n.
         let steps = [0, 3, 6, 9, 14, 17, 20, 23];
         assert_eq!(settle_confusables_at("19910nly", &steps), "1991Only");
-        // "13 0ct" vs "130 ct": the gap decides.
+        // "13 0ct" and "130 ct": the gap decides.
         assert_eq!(settle_confusables_at("130ct", &[0, 3, 8, 11, 14]), "13Oct");
         assert_eq!(settle_confusables_at("130ct", &[0, 3, 6, 11, 14]), "130ct");
+        // "OSLO 07:20" read as "OSL007:20": each 0 goes its own way.
+        let steps = [0, 3, 6, 9, 15, 18, 21, 24, 27];
+        assert_eq!(settle_confusables_at("OSL007:20", &steps), "OSLO07:20");
+        // "13:00 PAID" read as "13:OOPAID": the run is tight on the left.
+        let steps = [0, 3, 5, 7, 10, 16, 19, 21, 24];
+        assert_eq!(settle_confusables_at("13:OOPAID", &steps), "13:00PAID");
         // Even gaps, or steps that do not fit the text: as read.
         assert_eq!(settle_confusables_at("130ct", &[0, 3, 6, 9, 12]), "130ct");
         assert_eq!(settle_confusables_at("130ct", &[0, 3]), "130ct");
-        assert_eq!(settle_confusables("door0% 0%"), "door0% 0%");
     }
 
     #[test]
     fn same_shape_letters_take_the_words_case() {
         assert_eq!(settle_confusables("DISCoUNT YoUR DEVIcE"), "DISCOUNT YOUR DEVICE");
-        assert_eq!(settle_confusables("AVenue receiVed LaZy"), "Avenue received Lazy");
+        assert_eq!(
+            settle_confusables("AVenue receiVed LaZy 0Sl0"),
+            "Avenue received Lazy Oslo"
+        );
         assert_eq!(settle_confusables("9895TenSOr1822"), "9895Tensor1822");
         // Mixed case, or nothing telling: as read.
         assert_eq!(settle_confusables("iPhone McDonald X2c Sox"), "iPhone McDonald X2c Sox");
-        assert_eq!(settle_confusables("Sox sOX ox"), "Sox sOX ox");
+        assert_eq!(settle_confusables("Sox sOX ox OSlOMORE"), "Sox sOX ox OSlOMORE");
     }
 }
