@@ -1,10 +1,10 @@
 //! Characters the recogniser cannot tell apart by shape, settled by the text around them.
 //!
 //! In most fonts capital O and zero are the same oval (and a small o is one at digit height
-//! after the crop is scaled), and c, o, s, u, v, w, x, z
+//! after the crop is scaled), capital I and small l the same bar, and c, o, s, u, v, w, x, z
 //! differ from their capitals only in size, which a line scaled to height 48 mostly loses.
-//! PP-OCRv4 then reads "GROSS" as "GR0SS", "05:48" as "O5:48", "00:21" as "oo:21" and
-//! "DISCOUNT" as "DISCoUNT". Each such character is settled by its context, and
+//! PP-OCRv4 then reads "GROSS" as "GR0SS", "05:48" as "O5:48", "00:21" as "oo:21", "world"
+//! as "worId" and "DISCOUNT" as "DISCoUNT". Each such character is settled by its context, and
 //! only when the context is clear:
 //!
 //! - **O, 0, o.** Its context on each side is the nearest character that is not one of the
@@ -16,6 +16,9 @@
 //!   read as "19910nly"): where each character sits along the line ([`settle_confusables_at`])
 //!   tells which side it is closer to, and it goes with that side; without positions, or when
 //!   they are about even, it stays as read.
+//! - **I and l**, in each run of letters: an I whose nearest letters that tell their case are
+//!   small becomes l ("worId"), unless positions show it starts a word run on without a space
+//!   ("courtInvoice"); an l with capitals on both sides becomes I ("INVOlCE", "DlScoUNT").
 //! - **Case**, in each run of letters: when the letters whose shape tells their case (all but
 //!   c o s u v w x z) are all capitals, the same-shape letters become capitals; when they are
 //!   all small (the run's first letter aside, which may be a capital), small. Mixed-case words
@@ -97,10 +100,41 @@ fn settle(text: &str, steps: Option<&[usize]>) -> String {
         let end = (i..out.len())
             .find(|&j| !out[j].is_ascii_alphabetic())
             .unwrap_or(out.len());
+        settle_bars(&mut out[i..end], steps.map(|s| &s[i..end]));
         settle_case(&mut out[i..end]);
         i = end + 1;
     }
     out.into_iter().collect()
+}
+
+/// Capital I and small l in one run of letters: an I whose nearest case-telling letters are
+/// small is an l ("worId"), unless it starts a word the recogniser ran on without a space
+/// ("courtInvoice": a wider gap before it than after, by positions); an l between capitals
+/// on both sides is an I ("INVOlCE"). Not with a capital on one side only: "Oslo" read as
+/// "OSlO" has none that tells.
+fn settle_bars(w: &mut [char], steps: Option<&[usize]>) {
+    let read: Vec<char> = w.to_vec();
+    let telling = |j: &usize| read[*j] != 'I' && read[*j] != 'l' && !same_shape(read[*j]);
+    for i in 0..read.len() {
+        // For an I, the first letter may be a capital starting a small word ("PIaza"): not
+        // telling. For an l, a capital there counts ("DlScoUNT").
+        let from = if read[i] == 'I' { 1 } else { 0 };
+        let left = (from..i).rev().find(telling).map(|j| read[j]);
+        let right = (i + 1..read.len()).find(telling).map(|j| read[j]);
+        let near: Vec<char> = left.into_iter().chain(right).collect();
+        match read[i] {
+            'I' if !near.is_empty() && near.iter().all(char::is_ascii_lowercase) => {
+                let starts_word = steps.is_some_and(|s| {
+                    i > 0 && i + 1 < s.len() && s[i].saturating_sub(s[i - 1]) > s[i + 1].saturating_sub(s[i])
+                });
+                if i > 0 && !starts_word {
+                    w[i] = 'l';
+                }
+            }
+            'l' if near.len() == 2 && near.iter().all(char::is_ascii_uppercase) => w[i] = 'I',
+            _ => {}
+        }
+    }
 }
 
 /// The nearest non-round character on `side` of `i`, as a digit or a letter.
@@ -161,10 +195,6 @@ fn closer(read: &[char], steps: &[usize], i: usize) -> Option<Side> {
 
 /// Letters only: the same-shape ones take the case of the others (the first letter aside when
 /// small, as it may be a capital).
-///
-/// Capital I and small l look alike too, but are left alone: when the recogniser drops a
-/// space, a run of letters may hold two words ("OsloMORE"), and turning l into I there (or I
-/// into l in "courtInvoice") would change letters, not just their case.
 fn settle_case(w: &mut [char]) {
     let telling: Vec<char> = w.iter().skip(1).copied().filter(|&c| !same_shape(c)).collect();
     if telling.is_empty() {
@@ -235,5 +265,21 @@ mod tests {
         // Mixed case, or nothing telling: as read.
         assert_eq!(settle_confusables("iPhone McDonald X2c Sox"), "iPhone McDonald X2c Sox");
         assert_eq!(settle_confusables("Sox sOX ox OSlOMORE"), "Sox sOX ox OSlOMORE");
+    }
+
+    #[test]
+    fn bars_follow_the_letters_around_them() {
+        assert_eq!(
+            settle_confusables("worId INVOlCE DlScoUNT PIaza"),
+            "world INVOICE DISCOUNT Plaza"
+        );
+        assert_eq!(
+            settle_confusables("Item I Il iPhone Plaza OSlOMORE"),
+            "Item I Il iPhone Plaza OSlOMORE"
+        );
+        // "court Invoice" run together: the wider gap before the I keeps it a capital.
+        let steps = [0, 3, 6, 9, 12, 17, 19, 22, 25, 28, 31, 34];
+        assert_eq!(settle_confusables_at("courtInvoice", &steps), "courtInvoice");
+        assert_eq!(settle_confusables("courtInvoice"), "courtlnvoice");
     }
 }
