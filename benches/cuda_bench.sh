@@ -1,35 +1,21 @@
 #!/usr/bin/env bash
-# The CUDA backend's GPU benchmark and its PyTorch comparison, from one command:
+# The CUDA backend's GPU benchmark and its PyTorch comparison, from one command in a checkout:
 #
-#     bash benches/cuda_bench.sh [extra cuda_bench arguments]
+#     bash benches/cuda_bench.sh [cuda_bench arguments]
 #
-# Needs an NVIDIA GPU and driver. NVRTC and cuBLAS come from the CUDA toolkit if it is on the
-# library path, otherwise from the pip wheels PyTorch installs (nvidia-cuda-nvrtc-cu12,
-# nvidia-cublas-cu12), whose lib directories are added to LD_LIBRARY_PATH here.
+# Builds examples/cuda_bench in release with the CUDA bindings that match the driver (`cuda-13`
+# when nvidia-smi reports CUDA 13, else `cuda-12`; set ACCELRT_CUDA_FEATURE to choose), then
+# runs backends/cuda/scripts/gpu-bench.sh, the same path the prebuilt device bundle takes.
+# Results go to target/cuda_bench/. NVRTC and cuBLAS come from a CUDA toolkit or from the
+# pip wheels PyTorch installs (see backends/cuda/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-wheel_libs=$(python3 - <<'PY' 2>/dev/null || true
-import importlib, os
-dirs = []
-for pkg in ("cuda_nvrtc", "cublas", "cuda_runtime"):
-    try:
-        m = importlib.import_module("nvidia." + pkg)
-        dirs.append(os.path.join(list(m.__path__)[0], "lib"))
-    except Exception:
-        pass
-print(":".join(d for d in dirs if os.path.isdir(d)))
-PY
-)
-if [ -n "$wheel_libs" ]; then
-    export LD_LIBRARY_PATH="${wheel_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+feature=${ACCELRT_CUDA_FEATURE:-}
+if [ -z "$feature" ]; then
+    cuda=$(nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9]*\).*/\1/p' | head -n1 || true)
+    if [ "${cuda:-0}" -ge 13 ]; then feature=cuda-13; else feature=cuda-12; fi
 fi
-
-out=target/cuda_bench.json
-cargo run --release --example cuda_bench -- --json "$out" "$@"
-echo
-if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
-    python3 benches/cuda_torch_baseline.py --from "$out"
-else
-    echo "PyTorch with CUDA not found: pip install torch, then: python3 benches/cuda_torch_baseline.py --from $out"
-fi
+cargo build --release -p accelrt --no-default-features --features "$feature" --example cuda_bench
+exec bash backends/cuda/scripts/gpu-bench.sh target/release/examples/cuda_bench \
+    benches/cuda_torch_baseline.py target/cuda_bench "$@"

@@ -1,14 +1,19 @@
-"""PyTorch doing the work of `examples/cuda_bench.rs`, the way its docs suggest.
+"""PyTorch doing the work of `examples/cuda_bench` (examples/cuda_bench/main.rs), the way its
+docs suggest.
 
-Per batch: gather the requests into a pinned host tensor, copy it to the GPU with
-`non_blocking=True` on one of `depth` CUDA streams, run the same MLP (Linear + ReLU layers of
-the same sizes, fp32, TF32 off like cuBLAS's default), copy the result back into pinned memory
-with `non_blocking=True`, and read it once the stream's event has completed. Streams are used
-round-robin so copies of one batch overlap another's kernels, as in the accelrt slots.
+The same work as the Rust side: requests are rows taken round-robin from a pool of the same
+number of distinct random tensors (`pool`), `batches` batches of `batch` rows, one host thread
+preparing batches (the Rust side's default `--parallel 1`), and `depth` CUDA streams for
+`depth` batches in flight. Per batch: gather the requests into a pinned host tensor, copy it to
+the GPU with `non_blocking=True` on the batch's stream, run the same MLP (Linear + ReLU layers
+of the same sizes, fp32, TF32 off like cuBLAS's default), copy the result back into pinned
+memory with `non_blocking=True`, and read it once the stream's event has completed. Streams are
+used round-robin so copies of one batch overlap another's kernels, as in the accelrt slots.
 
-    python3 benches/cuda_torch_baseline.py --from target/cuda_bench.json
+    python3 benches/cuda_torch_baseline.py --from target/cuda_bench/cuda_bench.json [--out PATH]
 
-With `--from`, the sizes come from the Rust run's results and a comparison is printed.
+With `--from`, every setting comes from the Rust run's results and a comparison is printed;
+`--out` writes PyTorch's numbers and the comparison as JSON.
 """
 
 import argparse
@@ -28,6 +33,7 @@ def build_mlp(dims):
 
 
 def run(model, dims, batch, batches, depth, requests):
+    """Items/s for `batches` batches; request j of the run is `requests[j % len(requests)]`."""
     streams = [torch.cuda.Stream() for _ in range(depth)]
     staging = [torch.empty(batch, dims[0]).pin_memory() for _ in range(depth)]
     outputs = [torch.empty(batch, dims[-1]).pin_memory() for _ in range(depth)]
@@ -39,7 +45,8 @@ def run(model, dims, batch, batches, depth, requests):
         if done[s] is not None:
             done[s].synchronize()
             results.append(outputs[s].clone())  # hand the batch's outputs to their callers
-        torch.cat(requests[i * batch:(i + 1) * batch], out=staging[s])  # collate into pinned memory
+        rows = [requests[j % len(requests)] for j in range(i * batch, (i + 1) * batch)]
+        torch.cat(rows, out=staging[s])  # collate into pinned memory
         with torch.cuda.stream(streams[s]):
             x = staging[s].to("cuda", non_blocking=True)
             y = model(x)
@@ -59,45 +66,56 @@ def run(model, dims, batch, batches, depth, requests):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--from", dest="source", help="JSON results of examples/cuda_bench.rs")
+    p.add_argument("--from", dest="source", help="JSON results of examples/cuda_bench")
+    p.add_argument("--out", help="write PyTorch's results (and the comparison) here as JSON")
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--dims", type=str, default="4096,4096,4096")
     p.add_argument("--batches", type=int, default=64)
+    p.add_argument("--pool", type=int, default=0, help="distinct inputs (default: one per request)")
     a = p.parse_args()
     ours = None
     if a.source:
         with open(a.source) as f:
             ours = json.load(f)
-        batch, dims = ours["batch"], ours["dims"]
+        batch, dims, batches = ours["batch"], ours["dims"], ours["batches"]
+        pool, parallel = ours["pool"], ours.get("parallel", 1)
     else:
-        batch, dims = a.batch, [int(d) for d in a.dims.split(",")]
+        batch, dims, batches = a.batch, [int(d) for d in a.dims.split(",")], a.batches
+        pool, parallel = a.pool or a.batch * a.batches, 1
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    print(f"PyTorch {torch.__version__} on {torch.cuda.get_device_name(0)}: MLP {dims}, batch {batch}")
+    print(f"PyTorch {torch.__version__} on {torch.cuda.get_device_name(0)}: MLP {dims}, batch {batch}, "
+          f"{batches} batches, {pool} distinct inputs, 1 host thread")
+    if parallel != 1:
+        print(f"  note: the accelrt run used {parallel} preparation threads; this loop uses one")
     with torch.inference_mode():
         model = build_mlp(dims)
-        requests = [torch.rand(1, dims[0]) for _ in range(batch * a.batches)]
+        requests = [torch.rand(1, dims[0]) for _ in range(pool)]
         theirs = {}
         for depth in (1, 2, 3):
             run(model, dims, batch, 4, depth, requests)  # warm-up
-            theirs[depth] = run(model, dims, batch, a.batches, depth, requests)
+            theirs[depth] = run(model, dims, batch, batches, depth, requests)
             print(f"  depth {depth}: {theirs[depth]:>9.0f} items/s")
-    if ours is None:
-        return
-    bound = ours["bound_items_s"]
-    best_ours = max(ours["items_s"].values())
-    best_theirs = max(theirs.values())
-    print("\ncomparison (same GPU, same sizes)")
-    print(" depth   accelrt items/s   torch items/s   accelrt/torch   accelrt/bound")
-    for depth in (1, 2, 3):
-        o = ours["items_s"][str(depth)]
-        t = theirs[depth]
-        print(f" {depth:>5} {o:>17.0f} {t:>15.0f} {o / t:>15.2f} {o / bound:>15.3f}")
-    ratio = best_ours / best_theirs
-    frac = best_ours / bound
-    print(f"\nbest: accelrt {best_ours:.0f} items/s vs torch {best_theirs:.0f} items/s = {ratio:.2f}x "
-          f"(target >= 1.0: {'met' if ratio >= 1.0 else 'NOT met'}); "
-          f"{frac:.3f} of the overlap bound (target >= 0.9: {'met' if frac >= 0.9 else 'NOT met'})")
+    result = {"torch": torch.__version__, "items_s": {str(d): t for d, t in theirs.items()}}
+    if ours is not None:
+        bound = ours["bound_items_s"]
+        best_ours = max(ours["items_s"].values())
+        best_theirs = max(theirs.values())
+        print("\ncomparison (same GPU, same sizes, same inputs)")
+        print(" depth   accelrt items/s   torch items/s   accelrt/torch   accelrt/bound")
+        for depth in (1, 2, 3):
+            o = ours["items_s"][str(depth)]
+            t = theirs[depth]
+            print(f" {depth:>5} {o:>17.0f} {t:>15.0f} {o / t:>15.2f} {o / bound:>15.3f}")
+        ratio = best_ours / best_theirs
+        frac3 = ours["items_s"]["3"] / bound
+        print(f"\nbest: accelrt {best_ours:.0f} items/s vs torch {best_theirs:.0f} items/s = {ratio:.2f}x "
+              f"(target >= 1.0: {'met' if ratio >= 1.0 else 'NOT met'}); depth 3 at "
+              f"{frac3:.3f} of the overlap bound (target >= 0.9: {'met' if frac3 >= 0.9 else 'NOT met'})")
+        result.update({"ratio": ratio, "depth3_fraction_of_bound": frac3})
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(result, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,20 @@
 //! The [`Backend`] trait: what a device must do for the engine.
 //!
-//! The engine drives every backend through the same three steps on a *slot* (one set of
-//! in-flight resources: staging buffers, device buffers, a stream or queue):
+//! The engine drives every backend through the same steps on a *slot* (one set of in-flight
+//! resources: staging buffers, device buffers, a stream or queue), with one thread topology:
 //!
 //! ```text
-//! prepare(slot, batch)       preparation worker   host work: convert, copy into the slot's staging
-//! submit(instance, slot)     the instance thread  enqueue H2D -> compute -> D2H; returns without waiting
+//! validate(input)           a preparation worker   per request, before it joins the batch
+//! prepare(slot, batch)       a preparation worker   host work: convert, copy into the slot's staging
+//! submit(instance, slot)     the same worker, under the instance's lock: enqueue H2D -> compute -> D2H
 //! complete(slot)             the instance's completion thread: wait for the slot's work, read outputs
 //! ```
 //!
 //! A slot is held by one batch from `prepare` until `complete` returns, then reused: `depth`
-//! slots per instance are what let the copy of batch n+1 run while batch n computes. A
-//! synchronous device (ONNX Runtime on the CPU) simply does its work in `submit`.
+//! slots per instance are what let the copy of batch n+1 run while batch n computes. An
+//! asynchronous device (a CUDA stream) only enqueues in `submit` and waits in `complete`; a
+//! synchronous library (ONNX Runtime on the CPU) does nothing in `submit` and its whole run in
+//! `complete`, so the preparation workers never wait for the device.
 
 use std::time::Duration;
 
@@ -53,19 +56,20 @@ impl BatchInfo {
 /// A device (or library) that runs one model, driven by the engine.
 ///
 /// # Contract
-/// - Every method may be called from any engine thread; the engine never calls two methods on
-///   the same slot or instance at once.
-/// - `prepare` runs on a preparation worker (`parallel` of them) and may block on host work.
-///   It must (re)initialise everything in the slot the batch needs: a slot is reused after
-///   errors and panics too.
-/// - `submit` runs on the instance's own thread, in batch order; on an asynchronous device it
-///   only enqueues work and returns (with [`SUBMIT_ON_WORKER`](Backend::SUBMIT_ON_WORKER) it
-///   runs on the preparation worker instead, one call per instance at a time).
-/// - `complete` runs on the instance's completion thread, in submit order, and blocks until the
-///   slot's work is done. It returns exactly one output per request, in batch order.
-/// - An `Err` (or a panic, which the engine catches) fails the batch's requests only; the
-///   runtime goes on with the next batch.
-/// - Dropping the backend, instances and slots happens after every slot's work completed.
+/// - `batch_key` runs on the thread that calls `run`, so it must be cheap; requests are
+///   batched only with requests of the same key.
+/// - `validate` and `prepare` run on a preparation worker (`parallel` of them) and may block
+///   on host work. `prepare` must (re)initialise everything in the slot the batch needs: a
+///   slot is reused after errors and panics too.
+/// - `submit` runs on the same worker right after `prepare`, holding the instance's lock, so
+///   submits to one instance never overlap. It must not wait for the device work: enqueue it
+///   (or record what to run) and return. Work that blocks belongs in `complete`.
+/// - `complete` runs on the instance's own completion thread, in submit order, and blocks
+///   until the slot's work is done. It returns one result per request, in batch order: an
+///   `Err` inside fails that request alone, an outer `Err` (or a panic, which the engine
+///   catches) fails the whole batch. Either way the runtime goes on with the next batch.
+/// - The backend, instances and slots are dropped after every slot's work completed, on
+///   whichever engine thread stops last (never joined on a caller's thread).
 pub trait Backend: Send + Sync + 'static {
     /// One request's input.
     type Input: Send + 'static;
@@ -75,13 +79,6 @@ pub trait Backend: Send + Sync + 'static {
     type Instance: Send + 'static;
     /// One set of in-flight resources.
     type Slot: Send + 'static;
-
-    /// True when `submit` only enqueues work and returns at once (an asynchronous device: a
-    /// CUDA stream, the simulator). The preparation worker then submits the batch itself,
-    /// holding the instance behind a mutex, which spares a thread and a hand-off per batch.
-    /// Leave it false when `submit` does the work (ONNX Runtime on the CPU), so preparation
-    /// goes on while an instance computes.
-    const SUBMIT_ON_WORKER: bool = false;
 
     /// What the model takes and gives. `max_batch` there bounds the runtime's batch limit.
     fn spec(&self) -> &ModelSpec;
@@ -102,8 +99,16 @@ pub trait Backend: Send + Sync + 'static {
     /// Starts the prepared slot's device work.
     fn submit(&self, instance: &mut Self::Instance, slot: &mut Self::Slot) -> Result<()>;
 
-    /// Waits for the slot's work and returns one output per request.
-    fn complete(&self, slot: &mut Self::Slot) -> Result<Vec<Self::Output>>;
+    /// Waits for the slot's work and returns one result per request, in batch order.
+    fn complete(&self, slot: &mut Self::Slot) -> Result<Vec<Result<Self::Output>>>;
+
+    /// The batch key of `input` (default 0: every request may share a batch). Requests of
+    /// different keys never share a batch: key by shape for models whose batch must be of
+    /// one shape, or by a size bucket (text length, image width) to keep padding small.
+    fn batch_key(&self, input: &Self::Input) -> u64 {
+        let _ = input;
+        0
+    }
 
     /// The device times of the batch that just completed in `slot`, if the backend measures
     /// them. Called on the completion thread right after a successful `complete`.

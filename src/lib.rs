@@ -67,7 +67,7 @@ pub mod trace;
 pub use async_runtime::AsyncRuntime;
 pub use backend::{Backend, BatchInfo, DeviceTimes};
 pub use engine::{Latency, Overflow, PhaseTimes, RunOptions, Runtime, RuntimeBuilder, Stats};
-pub use error::{Error, Result};
+pub use error::{Error, InputError, Result};
 pub use pipeline::{Pipeline, PipelineBuilder, PipelineStats, StageStats};
 pub use task::{Responder, Task};
 pub use tensor::{DType, Dim, Element, ModelSpec, Tensor, TensorSpec};

@@ -148,6 +148,7 @@ fn priorities_order_execution_fifo_within_a_level() {
             RunOptions {
                 priority,
                 timeout: None,
+                ..RunOptions::default()
             },
         ));
     }
@@ -176,6 +177,7 @@ fn expired_requests_fail_with_timed_out_and_never_reach_the_device() {
         RunOptions {
             priority: 0,
             timeout: Some(PATIENCE),
+            ..RunOptions::default()
         },
     );
     eventually("first on device", || timeline.phase(Phase::Prepare).len() == 1);
@@ -185,6 +187,7 @@ fn expired_requests_fail_with_timed_out_and_never_reach_the_device() {
         RunOptions {
             priority: 0,
             timeout: Some(Duration::from_millis(5)),
+            ..RunOptions::default()
         },
     );
     // The device is still paused: the deadlines fire on their own.
@@ -197,6 +200,7 @@ fn expired_requests_fail_with_timed_out_and_never_reach_the_device() {
         RunOptions {
             priority: 0,
             timeout: Some(PATIENCE),
+            ..RunOptions::default()
         },
     );
     check(&patient.wait().unwrap(), 7.0, 4, 2.0, 1.0);

@@ -1,85 +1,29 @@
 //! The CUDA backend, through its public API.
 //!
 //! Without a GPU these check everything that needs no device: the no-driver error path, spec
-//! and slot sizing, input validation, model construction, and (where NVRTC can be loaded) that
-//! the kernel sources compile. The GPU tests print why they skip when no device is visible.
+//! and slot sizing, input validation, model construction, when GPU tests run or skip, and
+//! (where NVRTC can be loaded) that the kernel sources compile. The GPU tests (`gpu::`) print a
+//! `SKIPPED` line naming what is missing; `ACCELRT_REQUIRE_GPU=1` makes them fail instead.
 //!
-//! NVRTC is found on the library path, or in the directory named by `ACCELRT_NVRTC_DIR`, or in
-//! an installed `nvidia-cuda-nvrtc-cu12` wheel (`python3 -m pip install nvidia-cuda-nvrtc-cu12`).
+//! NVRTC and cuBLAS are found as the backend finds them: the system loader path, CUDA
+//! toolkits, NVIDIA's Python wheels, or the directories in `ACCELRT_CUDA_LIB_DIRS`.
 
-use std::path::PathBuf;
+// Test-crate roots look for modules beside them, so the helpers' folder is named.
+#[path = "cuda/gate.rs"]
+mod gate;
+#[path = "cuda/gpu.rs"]
+mod gpu;
+#[path = "cuda/reference.rs"]
+mod reference;
+
 use std::sync::Arc;
-use std::time::Duration;
 
-use accelrt::trace::{overlapping, Phase};
-use accelrt::{AsyncRuntime, DType, Dim, Error, ModelSpec, Runtime, Tensor, TensorSpec, Timeline};
+use accelrt::{DType, Dim, Error, ModelSpec, Tensor, TensorSpec};
 use accelrt_cuda::cudarc::driver::CudaStream;
 use accelrt_cuda::{
-    kernels, validate_input, CudaBackend, CudaDevice, CudaError, CudaModel, DeviceBuffer, Launch, Linear, Mlp,
-    Preprocess, SlotLayout,
+    kernels, validate_input, CudaBackend, CudaDevice, CudaError, CudaModel, Launch, Linear, Mlp, Preprocess, SlotLayout,
 };
-
-/// The number of visible GPUs, or why there are none.
-fn gpus() -> Result<usize, String> {
-    match CudaDevice::count() {
-        Ok(0) => Err("the driver sees no GPU".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Runs a GPU test body, or prints why it is skipped.
-macro_rules! gpu_test {
-    ($name:literal) => {
-        match gpus() {
-            Ok(_) => {}
-            Err(why) => {
-                eprintln!("skipping {} (no GPU): {why}", $name);
-                return;
-            }
-        }
-    };
-}
-
-/// Makes NVRTC loadable if it is installed somewhere we know; true when it is.
-fn nvrtc() -> bool {
-    if kernels::compile("probe", "extern \"C\" __global__ void probe() {}", None).is_ok() {
-        return true;
-    }
-    let dirs: Vec<PathBuf> = std::env::var_os("ACCELRT_NVRTC_DIR")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(python_wheel_dir("cuda_nvrtc"))
-        .collect();
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        let mut libs: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                name.starts_with("libnvrtc") && name.contains(".so") && !name.contains(".alt.")
-            })
-            .collect();
-        // The builtins library first: libnvrtc loads it by name when compiling.
-        libs.sort_by_key(|p| !p.to_string_lossy().contains("builtins"));
-        if libs.iter().all(|lib| accelrt_cuda::load_library(lib).is_ok()) && !libs.is_empty() {
-            return true;
-        }
-    }
-    false
-}
-
-/// `<site-packages>/nvidia/<package>/lib` of an installed NVIDIA wheel.
-fn python_wheel_dir(package: &str) -> Option<PathBuf> {
-    let code = format!("import nvidia.{package} as m; print(list(m.__path__)[0])");
-    let out = std::process::Command::new("python3")
-        .args(["-c", &code])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("lib"))
-}
+use gate::{decide, gpu_test, machine, required, Gate};
 
 // ---------------------------------------------------------------- no device needed
 
@@ -87,11 +31,12 @@ fn python_wheel_dir(package: &str) -> Option<PathBuf> {
 fn building_without_a_device_is_a_clear_error_not_a_panic() {
     let pre = CudaBackend::builder(Preprocess::new(8, 8)).build();
     let mlp = CudaBackend::builder(Mlp::random(&[4, 8, 2], 1).unwrap()).build();
-    match gpus() {
-        Ok(_) => {
+    match &machine().devices {
+        Ok(_) if machine().nvrtc.is_ok() && machine().cublas.is_ok() => {
             assert!(pre.is_ok(), "{:?}", pre.err());
             assert!(mlp.is_ok(), "{:?}", mlp.err());
         }
+        Ok(_) => {} // a GPU without NVRTC or cuBLAS: covered by the kernel test
         Err(why) => {
             for result in [pre.map(|_| ()), mlp.map(|_| ())] {
                 match result {
@@ -107,7 +52,7 @@ fn building_without_a_device_is_a_clear_error_not_a_panic() {
 fn a_missing_ordinal_is_device_unavailable() {
     let err = CudaBackend::builder(Preprocess::new(8, 8)).device(4096).build().err();
     assert!(matches!(err, Some(Error::DeviceUnavailable(_))), "{err:?}");
-    if gpus().is_ok() {
+    if machine().devices.is_ok() {
         let msg = err.unwrap().to_string();
         assert!(msg.contains("ordinal 4096"), "{msg}");
     }
@@ -115,9 +60,8 @@ fn a_missing_ordinal_is_device_unavailable() {
 
 #[test]
 fn the_no_driver_message_says_what_is_missing() {
-    if gpus().is_ok() {
-        eprintln!("skipping: a driver is present");
-        return;
+    if machine().devices.is_ok() {
+        return; // the error path this checks needs a machine without a GPU
     }
     let msg = CudaDevice::open(0).unwrap_err().to_string();
     // No driver library, or a driver without a GPU: either way the message names the cause.
@@ -261,7 +205,7 @@ fn the_host_reference_of_the_mlp_is_x_times_w_transposed_plus_b() {
 fn cuda_errors_map_onto_accelrt_errors() {
     let missing = CudaError::LibraryMissing {
         library: "NVRTC (libnvrtc.so)",
-        hint: "install it",
+        hint: "install it".into(),
     };
     assert!(matches!(Error::from(missing), Error::DeviceUnavailable(m) if m.contains("libnvrtc")));
     let oom = Error::from(CudaError::OutOfMemory {
@@ -280,19 +224,15 @@ fn cuda_errors_map_onto_accelrt_errors() {
 
 #[test]
 fn kernel_sources_compile_with_nvrtc_where_it_is_present() {
-    if !nvrtc() {
+    if machine().nvrtc.is_err() {
         // Without NVRTC, compiling is a clear DeviceUnavailable, not a panic.
         let err = kernels::compile("preprocess", kernels::PREPROCESS_SRC, None).unwrap_err();
         assert!(
             matches!(&err, Error::DeviceUnavailable(m) if m.contains("NVRTC")),
             "{err:?}"
         );
-        eprintln!(
-            "skipping the NVRTC compile check: libnvrtc not found (set ACCELRT_NVRTC_DIR or \
-             pip install nvidia-cuda-nvrtc-cu12)"
-        );
-        return;
     }
+    gpu_test!("kernel_sources_compile_with_nvrtc_where_it_is_present", Nvrtc);
     for (name, src, entry) in [
         ("preprocess", kernels::PREPROCESS_SRC, "hwc_u8_to_chw_f32"),
         ("bias_act", kernels::BIAS_ACT_SRC, "bias_act"),
@@ -321,218 +261,48 @@ fn kernel_sources_compile_with_nvrtc_where_it_is_present() {
     }
 }
 
-// ---------------------------------------------------------------- GPU
-
-fn image(h: usize, w: usize, seed: u8) -> Tensor {
-    let data: Vec<u8> = (0..h * w * 3)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect();
-    Tensor::new([1, h, w, 3], data).unwrap()
-}
-
 #[test]
-fn gpu_preprocess_matches_the_host_formula() {
-    gpu_test!("gpu_preprocess_matches_the_host_formula");
-    let (h, w) = (17, 23); // odd sizes: partial blocks
-    let model = Preprocess::new(h, w);
-    let reference = model.clone();
-    let rt = Runtime::builder(CudaBackend::builder(model).build().unwrap())
-        .parallel(2)
-        .depth(3)
-        .max_batch(4)
-        .build()
-        .unwrap();
-    let tasks: Vec<_> = (0..24u8).map(|s| (s, rt.run(image(h, w, s)))).collect();
-    for (seed, task) in tasks {
-        let y = task.wait().unwrap();
-        assert_eq!(y.shape(), &[1, 3, h, w]);
-        let y = y.as_slice::<f32>().unwrap();
-        let x = image(h, w, seed);
-        let x = x.as_slice::<u8>().unwrap();
-        for p in 0..h * w {
-            for c in 0..3 {
-                let want = reference.expected(x[p * 3 + c], c);
-                let got = y[c * h * w + p];
-                assert!(
-                    (got - want).abs() < 1e-5,
-                    "seed {seed} pixel {p} channel {c}: {got} vs {want}"
-                );
-            }
-        }
+fn missing_parts_skip_unless_a_gpu_is_required() {
+    assert_eq!(decide(None, false), Gate::Run);
+    assert_eq!(decide(None, true), Gate::Run);
+    assert_eq!(decide(Some("no GPU".into()), false), Gate::Skip("no GPU".into()));
+    assert_eq!(decide(Some("no cuBLAS".into()), true), Gate::Fail("no cuBLAS".into()));
+    for (value, require) in [
+        (None, false),
+        (Some(""), false),
+        (Some("0"), false),
+        (Some("false"), false),
+        (Some("No"), false),
+        (Some("1"), true),
+        (Some("yes"), true),
+        (Some("TRUE"), true),
+    ] {
+        assert_eq!(required(value), require, "{value:?}");
     }
 }
 
 #[test]
-fn gpu_mlp_matches_the_host_forward_pass_on_several_instances() {
-    gpu_test!("gpu_mlp_matches_the_host_forward_pass_on_several_instances");
-    let mlp = Mlp::random(&[33, 64, 48, 5], 11).unwrap();
-    let reference = mlp.clone();
-    let rt = Runtime::builder(CudaBackend::builder(mlp).build().unwrap())
-        .instances(2)
-        .parallel(2)
-        .depth(2)
-        .max_batch(8)
-        .build()
-        .unwrap();
-    let inputs: Vec<Vec<f32>> = (0..64)
-        .map(|i| (0..33).map(|k| ((i * 7 + k) % 13) as f32 / 13.0 - 0.5).collect())
-        .collect();
-    let tasks: Vec<_> = inputs
-        .iter()
-        .map(|x| rt.run(Tensor::from_slice([1, 33], x).unwrap()))
-        .collect();
-    for (x, task) in inputs.iter().zip(tasks) {
-        let y = task.wait().unwrap();
-        assert_eq!(y.shape(), &[1, 5]);
-        let want = reference.forward_host(x);
-        for (g, w) in y.as_slice::<f32>().unwrap().iter().zip(&want) {
-            assert!((g - w).abs() < 1e-3 * (1.0 + w.abs()), "{g} vs {w}");
-        }
+fn the_probe_explains_every_missing_part() {
+    let probe = machine();
+    let report = probe.to_string();
+    for line in ["bindings: CUDA", "driver:", "devices:", "nvrtc:", "cublas:"] {
+        assert!(report.contains(line), "{report}");
     }
-}
-
-#[test]
-fn gpu_invalid_inputs_fail_alone() {
-    gpu_test!("gpu_invalid_inputs_fail_alone");
-    let rt = Runtime::builder(CudaBackend::builder(Preprocess::new(4, 4)).build().unwrap())
-        .max_batch(4)
-        .build()
-        .unwrap();
-    let bad = rt.run(Tensor::new([1, 4, 4, 3], vec![0f32; 48]).unwrap());
-    let good = rt.run(image(4, 4, 1));
-    assert!(matches!(bad.wait(), Err(Error::InvalidInput(_))));
-    assert_eq!(good.wait().unwrap().shape(), &[1, 3, 4, 4]);
-}
-
-/// `Preprocess`, except that `enqueue` refuses batches of exactly three requests.
-struct RefusesThrees {
-    spec: ModelSpec,
-    inner: Preprocess,
-}
-
-impl CudaModel for RefusesThrees {
-    type Instance = <Preprocess as CudaModel>::Instance;
-    type Scratch = ();
-    fn spec(&self) -> &ModelSpec {
-        &self.spec
+    let needs = [
+        accelrt_cuda::Requirement::Device,
+        accelrt_cuda::Requirement::Nvrtc,
+        accelrt_cuda::Requirement::Cublas,
+    ];
+    let all_present = probe.devices.is_ok() && probe.nvrtc.is_ok() && probe.cublas.is_ok();
+    assert_eq!(probe.missing(&needs).is_none(), all_present, "{report}");
+    if let Err(e) = &probe.devices {
+        assert_eq!(probe.missing(&needs), Some(format!("no GPU: {e}")));
     }
-    fn load(&self, device: &CudaDevice, stream: &Arc<CudaStream>) -> accelrt::Result<Self::Instance> {
-        self.inner.load(device, stream)
+    if let Err(e) = &probe.nvrtc {
+        let why = probe.missing(&[accelrt_cuda::Requirement::Nvrtc]).unwrap();
+        assert!(
+            why.starts_with("no NVRTC") && e.contains("ACCELRT_CUDA_LIB_DIRS"),
+            "{why}"
+        );
     }
-    fn new_scratch(&self, _: &mut Self::Instance, _: &Arc<CudaStream>, _: usize) -> accelrt::Result<()> {
-        Ok(())
-    }
-    fn enqueue(&self, kernel: &Self::Instance, _: &mut (), launch: Launch<'_>) -> accelrt::Result<()> {
-        // The batch size is all the model sees on the host: fail batches of exactly 3.
-        if launch.batch == 3 {
-            return Err(Error::backend_msg("refusing a batch of 3"));
-        }
-        self.inner.enqueue(kernel, &mut (), launch)
-    }
-}
-
-#[test]
-fn gpu_a_failed_batch_fails_only_its_members() {
-    gpu_test!("gpu_a_failed_batch_fails_only_its_members");
-    let inner = Preprocess::new(2, 2);
-    let model = RefusesThrees {
-        spec: inner.spec().clone(),
-        inner,
-    };
-    let rt = Runtime::builder(CudaBackend::builder(model).build().unwrap())
-        .max_batch(3)
-        .batch_timeout(Duration::from_millis(200))
-        .build()
-        .unwrap();
-    // A lone request runs alone (idle device: no waiting for a batch) and succeeds.
-    assert!(rt.run(image(2, 2, 0)).wait().is_ok());
-    // Then a burst: whatever batches of 3 form fail, all others succeed.
-    let tasks: Vec<_> = (0..31u8).map(|s| rt.run(image(2, 2, s))).collect(); // all queued first
-    let results: Vec<_> = tasks.into_iter().map(|t| t.wait()).collect();
-    for r in &results {
-        match r {
-            Ok(y) => assert_eq!(y.shape(), &[1, 3, 2, 2]),
-            Err(e) => assert!(e.to_string().contains("refusing a batch of 3"), "{e}"),
-        }
-    }
-    // 31 requests queued at once with a 200 ms batch timeout: batches of 3 form and fail, and
-    // since 31 is no multiple of 3 at least one other batch succeeds.
-    assert!(results.iter().any(|r| r.is_err()), "no batch of 3 formed");
-    assert!(results.iter().any(|r| r.is_ok()), "every batch failed");
-    assert!(rt.run(image(2, 2, 0)).wait().is_ok(), "the runtime keeps serving");
-}
-
-#[test]
-fn gpu_timeline_shows_copies_overlapping_kernels() {
-    gpu_test!("gpu_timeline_shows_copies_overlapping_kernels");
-    let timeline = Timeline::new();
-    // 1 MB in, 1 MB out per request, a few GEMMs: long enough for copies and kernels to meet.
-    let mlp = Mlp::random(&[1024, 1024, 1024, 1024, 1024], 5).unwrap();
-    let backend = CudaBackend::builder(mlp).timeline(timeline.clone()).build().unwrap();
-    let rt = Runtime::builder(backend)
-        .parallel(2)
-        .depth(3)
-        .max_batch(256)
-        .build()
-        .unwrap();
-    let x = Tensor::new([1, 1024], vec![0.25f32; 1024]).unwrap();
-    let tasks: Vec<_> = (0..256 * 24).map(|_| rt.run(x.clone())).collect();
-    for t in tasks {
-        t.wait().unwrap();
-    }
-    let all = timeline.intervals();
-    assert!(!timeline.phase(Phase::Compute).is_empty());
-    let h2d = overlapping(&all, Phase::H2D, Phase::Compute);
-    let d2h = overlapping(&all, Phase::D2H, Phase::Compute);
-    assert!(
-        !h2d.is_empty() || !d2h.is_empty(),
-        "no copy overlapped another batch's kernels: {:?}",
-        &all[..all.len().min(12)]
-    );
-}
-
-#[test]
-fn gpu_out_of_memory_at_build_time_is_a_typed_error() {
-    gpu_test!("gpu_out_of_memory_at_build_time_is_a_typed_error");
-    // 4096 × 4096 × 3 bytes × 40 000 images ≈ 2 TB of device input per slot: no GPU has it.
-    let model = Preprocess::new(4096, 4096).max_batch(40_000);
-    let backend = CudaBackend::builder(model).build().unwrap();
-    let Err(err) = Runtime::builder(backend).max_batch(40_000).build() else {
-        panic!("a runtime needing 2 TB of device memory per slot must not build");
-    };
-    match &err {
-        Error::Backend(inner) => match inner.downcast_ref::<CudaError>() {
-            Some(CudaError::OutOfMemory { bytes, .. }) => assert!(*bytes >= 2_000_000_000_000, "{err}"),
-            other => panic!("expected OutOfMemory, got {other:?}"),
-        },
-        other => panic!("expected a Backend error, got {other:?}"),
-    }
-    // The device is still usable afterwards.
-    let rt = Runtime::builder(CudaBackend::builder(Preprocess::new(2, 2)).build().unwrap())
-        .build()
-        .unwrap();
-    assert!(rt.run(image(2, 2, 3)).wait().is_ok());
-}
-
-#[test]
-fn gpu_buffers_round_trip_through_pinned_memory() {
-    gpu_test!("gpu_buffers_round_trip_through_pinned_memory");
-    use accelrt_cuda::{copy_d2h, copy_h2d, HostAccess, PinnedBuffer};
-    let dev = CudaDevice::open(0).unwrap();
-    let stream = dev.new_stream().unwrap();
-    let mut src = PinnedBuffer::new(dev.context(), 4096, HostAccess::WriteCombined, "test in").unwrap();
-    let mut dst = PinnedBuffer::new(dev.context(), 4096, HostAccess::Cached, "test out").unwrap();
-    let mut d = DeviceBuffer::new(&stream, DType::U8, 4096, "test device").unwrap();
-    for (i, b) in src.as_mut_slice().unwrap().iter_mut().enumerate() {
-        *b = i as u8;
-    }
-    copy_h2d(&stream, &src, &mut d, 3000).unwrap();
-    copy_d2h(&stream, &d, &mut dst, 3000).unwrap();
-    let out = dst.as_slice().unwrap(); // waits for the copy
-    assert!(out[..3000].iter().enumerate().all(|(i, &b)| b == i as u8));
-    assert!(out[3000..].iter().all(|&b| b == 0), "only the requested bytes move");
-    assert!(
-        copy_h2d(&stream, &src, &mut d, 5000).is_err(),
-        "oversized copies are refused"
-    );
 }

@@ -51,7 +51,7 @@ fn invalid_inputs_get_a_clear_error_and_others_succeed() {
             (Ok(y), Ok(v)) => check(&y, v, 4, 2.0, 1.0),
             (Ok(y), Err("")) => assert_eq!(y.as_slice::<f32>().unwrap(), &[1.0; 4]),
             (Err(Error::InvalidInput(m)), Err(msg)) => {
-                assert!(m.contains(msg), "{m:?} lacks {msg:?}")
+                assert!(m.to_string().contains(msg), "{m:?} lacks {msg:?}")
             }
             (got, want) => panic!("got {got:?}, wanted {want:?}"),
         }

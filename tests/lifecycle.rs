@@ -44,7 +44,7 @@ fn dropped_tasks_never_reach_the_device() {
     for (v, t) in kept {
         check(&t.wait().unwrap(), v as f32, 4, 2.0, 1.0);
     }
-    rt.shutdown();
+    rt.shutdown_blocking();
     // 1 + 5 batches of one reached the device; the 5 dropped requests never did.
     assert_eq!(timeline.phase(Phase::H2D).len(), 6);
     assert_eq!(timeline.phase(Phase::Compute).len(), 6);
@@ -109,7 +109,7 @@ fn shutdown_drains_queued_work_and_later_runs_fail() {
         std::thread::sleep(Duration::from_millis(20));
         control.resume();
     });
-    rt.shutdown(); // blocks until the queue is drained
+    rt.shutdown_blocking(); // blocks until the queue is drained
     resumer.join().unwrap();
     for (i, t) in tasks.into_iter().enumerate() {
         check(&t.wait().unwrap(), i as f32, 4, 2.0, 1.0);

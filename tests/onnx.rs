@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use accelrt::{AsyncRuntime, DType, Error, Runtime, Tensor};
+use accelrt::{AsyncRuntime, DType, Error, RunOptions, Runtime, Tensor};
 use accelrt_ocr::detect::{det_input, load_image, text_boxes, Fit};
 use accelrt_ocr::samples::{sample_set, Sample};
 use accelrt_onnx::{inputs_by_name, models, MixedShapes, OnnxBackend, OnnxSession};
@@ -185,7 +185,7 @@ fn bad_inputs_fail_alone_with_clear_messages() {
     assert!(
         wrong_name
             .to_string()
-            .contains("unknown input \"image\": expected one of [\"x\"]"),
+            .contains("input \"image\": expected one of the inputs [\"x\"]"),
         "{wrong_name}"
     );
 
@@ -206,7 +206,7 @@ fn bad_inputs_fail_alone_with_clear_messages() {
     }
     for (task, msg) in tasks {
         match (task.wait(), msg) {
-            (Err(Error::InvalidInput(got)), Some(want)) => assert!(got.contains(want), "{got}"),
+            (Err(Error::InvalidInput(got)), Some(want)) => assert!(got.to_string().contains(want), "{got}"),
             (Ok(out), None) => assert_finds_lines(&good.0, &out[0], good.2),
             (got, want) => panic!("expected {want:?}, got {got:?}"),
         }
@@ -240,10 +240,22 @@ fn spatial_sizes_in_one_batch_run_separately_or_are_refused() {
         .batch_timeout(std::time::Duration::from_millis(200))
         .build()
         .unwrap();
-    // Alternating sizes queued faster than one instance runs them: every batch of two or more
-    // is mixed, and is refused as a whole; requests that ran alone succeed.
+    // Alternating sizes queued faster than one instance runs them. By default the runtime
+    // batches by shape, so no batch is mixed and all succeed.
     let inputs = [x, &small.tensor];
     let tasks: Vec<_> = (0..8).map(|i| refusing.run(vec![inputs[i % 2].clone()])).collect();
+    for t in tasks {
+        assert_eq!(t.wait().unwrap()[0].shape()[0], 1);
+    }
+    // A caller who forces one batch key mixes shapes: every batch of two or more is mixed,
+    // and is refused as a whole; requests that ran alone succeed.
+    let one_key = RunOptions {
+        batch_key: Some(7),
+        ..RunOptions::default()
+    };
+    let tasks: Vec<_> = (0..8)
+        .map(|i| refusing.run_with(vec![inputs[i % 2].clone()], one_key))
+        .collect();
     let mut refused = 0;
     for t in tasks {
         match t.wait() {
@@ -361,4 +373,43 @@ fn concatenated_batches_match_single_runs() {
         assert_finds_lines(sample, &batched[0], *scale);
     }
     assert!(runtime.stats().mean_batch > 1.0, "{:?}", runtime.stats());
+}
+
+/// A detector input the model cannot run (sides not multiples of 32) or refuses outright (a
+/// side of 0) fails alone, even when a caller forces it into the batch of good requests.
+#[test]
+fn a_request_the_model_refuses_fails_alone_in_its_batch() {
+    let (sample, x, scale) = &samples()[1];
+    let runtime = OnnxBackend::open(det_model())
+        .unwrap()
+        .runtime_builder()
+        .max_batch(8)
+        .batch_timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let odd = Tensor::zeros(DType::F32, [1, 3, 33, 47]).unwrap();
+    let empty = Tensor::zeros(DType::F32, [1, 3, 0, 0]).unwrap();
+    for key in [None, Some(3)] {
+        let opts = RunOptions {
+            batch_key: key,
+            ..RunOptions::default()
+        };
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let input = match i {
+                2 => odd.clone(),
+                5 => empty.clone(),
+                _ => x.clone(),
+            };
+            tasks.push((i, runtime.run_with(vec![input], opts)));
+        }
+        for (i, t) in tasks {
+            match (i, t.wait()) {
+                (2, Err(e)) => assert!(matches!(e, Error::Backend(_)), "{e}"),
+                (5, Err(Error::InvalidInput(e))) => assert!(e.got.contains("a dimension is 0"), "{e}"),
+                (2 | 5, other) => panic!("request {i}: expected an error, got {other:?}"),
+                (_, out) => assert_finds_lines(sample, &out.unwrap()[0], *scale),
+            }
+        }
+    }
 }

@@ -25,7 +25,7 @@ fn timeline_of(parallel: usize, depth: usize, prepare: Duration) -> Vec<Interval
     for (i, t) in tasks.into_iter().enumerate() {
         check(&t.wait().unwrap(), i as f32, 4, 2.0, 1.0);
     }
-    rt.shutdown();
+    rt.shutdown_blocking();
     timeline
         .intervals()
         .into_iter()

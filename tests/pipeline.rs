@@ -21,7 +21,9 @@ fn model(max_batch: usize) -> Runtime<SimBackend> {
 }
 
 fn parse(s: String) -> accelrt::Result<Tensor> {
-    let v: f32 = s.parse().map_err(|e| Error::InvalidInput(format!("{s:?}: {e}")))?;
+    let v: f32 = s
+        .parse()
+        .map_err(|e| Error::invalid_input("a number", format!("{s:?} ({e})")))?;
     if v == 666.0 {
         panic!("the parse stage panicked on purpose");
     }
@@ -227,7 +229,7 @@ fn shutdown_mid_dataset_resolves_every_task() {
     let p = slow();
     let tasks: Vec<_> = (0..20).map(|i| p.run(i)).collect();
     let p2 = p.clone();
-    let stopper = std::thread::spawn(move || p2.shutdown());
+    let stopper = std::thread::spawn(move || p2.shutdown_blocking());
     for (i, t) in tasks.into_iter().enumerate() {
         match t.wait() {
             Ok(v) => assert_eq!(v, i as u64),

@@ -27,7 +27,7 @@ fn recorded_run(n: usize) -> Timeline {
     for t in tasks {
         t.wait().unwrap();
     }
-    rt.shutdown();
+    rt.shutdown_blocking();
     timeline
 }
 

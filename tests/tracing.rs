@@ -54,7 +54,7 @@ fn every_phase_has_a_span() {
     for t in tasks {
         t.wait().unwrap();
     }
-    rt.shutdown();
+    rt.shutdown_blocking();
     let seen = names.seen.lock().unwrap().clone();
     assert_eq!(seen.get("queued"), Some(&20), "{seen:?}");
     for phase in ["prepare", "submit", "h2d", "compute", "d2h", "complete"] {

@@ -1,22 +1,21 @@
 //! [`RuntimeBuilder`]: every setting, validated once in `build`.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::Semaphore;
 
-use super::instance::{self, Route, SlotBox};
-use super::queue::{BatchPolicy, Queue};
+use super::lifecycle::Lifecycle;
+use super::scheduler::{Policy, Scheduler};
 use super::stats::Counters;
-use super::{worker, Handle, Load, Runtime, Shared};
+use super::{completion, worker, Handle, Runtime, Shared};
 use crate::{Backend, Error, Result, Timeline};
 
 /// What `run` does when the queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Overflow {
-    /// The task waits for room (back-pressure on whoever awaits it).
+    /// The request waits in line for room, in order, inside the runtime (whether or not its
+    /// task is polled meanwhile); its timeout counts from `run`.
     #[default]
     Wait,
     /// The task resolves with [`Error::QueueFull`] at once.
@@ -49,6 +48,7 @@ pub struct RuntimeBuilder<B: Backend> {
     timeout: Option<Duration>,
     priority_levels: usize,
     timeline: Option<Timeline>,
+    cores: Option<Vec<usize>>,
 }
 
 impl<B: Backend> RuntimeBuilder<B> {
@@ -66,6 +66,7 @@ impl<B: Backend> RuntimeBuilder<B> {
             timeout: None,
             priority_levels: 1,
             timeline: None,
+            cores: None,
         }
     }
 
@@ -89,7 +90,8 @@ impl<B: Backend> RuntimeBuilder<B> {
         self
     }
 
-    /// Requests that may wait in the queue (default 1024).
+    /// Requests that may wait in the queue for a batch (default 1024). Beyond it, `run`
+    /// follows the [`overflow`](RuntimeBuilder::overflow) policy.
     pub fn queue_capacity(mut self, n: usize) -> Self {
         self.queue_capacity = n;
         self
@@ -108,7 +110,8 @@ impl<B: Backend> RuntimeBuilder<B> {
     }
 
     /// How long a batch may wait to grow while the device is busy, counted from its oldest
-    /// request (default zero). A request never waits when its instance is idle.
+    /// request (default zero). A request never waits when its instance is idle. Any duration:
+    /// one too long to represent means "until the batch is full or the instance idle".
     pub fn batch_timeout(mut self, t: Duration) -> Self {
         self.batch_timeout = t;
         self
@@ -122,7 +125,8 @@ impl<B: Backend> RuntimeBuilder<B> {
     }
 
     /// Default per-request timeout: a request that has not started this long after `run`
-    /// fails with [`Error::TimedOut`] (default none).
+    /// fails with [`Error::TimedOut`] (default none). Any duration: one too long to represent
+    /// means no timeout.
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = Some(t);
         self
@@ -131,6 +135,15 @@ impl<B: Backend> RuntimeBuilder<B> {
     /// Number of priority levels, `0..n` (default 1).
     pub fn priority_levels(mut self, n: usize) -> Self {
         self.priority_levels = n;
+        self
+    }
+
+    /// Pins the engine's threads (preparation workers, completion threads, the deadline
+    /// thread) to these CPU cores, round-robin (default: not pinned). Like BigDL-Nano's
+    /// `cores_per_worker`: keeps host preparation off the cores a CPU backend computes on.
+    /// `build` fails if a core is not available to the process.
+    pub fn pin_cores(mut self, cores: impl Into<Vec<usize>>) -> Self {
+        self.cores = Some(cores.into());
         self
     }
 
@@ -162,17 +175,20 @@ impl<B: Backend> RuntimeBuilder<B> {
                 )));
             }
         }
-        if self.queue_capacity > Semaphore::MAX_PERMITS {
-            return Err(Error::Config(format!(
-                "queue_capacity {} is too large",
-                self.queue_capacity
-            )));
-        }
         for &p in &self.preferred {
             if p == 0 || p > self.max_batch {
                 return Err(Error::Config(format!(
                     "preferred batch size {p} is outside 1..={}",
                     self.max_batch
+                )));
+            }
+        }
+        if let Some(cores) = &self.cores {
+            let ids = core_affinity::get_core_ids().unwrap_or_default();
+            if let Some(bad) = cores.iter().find(|c| !ids.iter().any(|id| id.id == **c)) {
+                return Err(Error::Config(format!(
+                    "pin_cores: core {bad} is not available (this process may use {:?})",
+                    ids.iter().map(|id| id.id).collect::<Vec<_>>()
                 )));
             }
         }
@@ -185,107 +201,95 @@ impl<B: Backend> RuntimeBuilder<B> {
         self.preferred.sort_unstable();
         self.preferred.dedup();
         let mut instances = Vec::with_capacity(self.instances);
-        // Slots are interleaved across instances, so the first batches spread over all of them.
-        let mut slots: Vec<Vec<SlotBox<B>>> = Vec::with_capacity(self.instances);
+        let mut slots = Vec::with_capacity(self.instances);
         for i in 0..self.instances {
             let mut instance = self.backend.new_instance(i)?;
             let mut own = Vec::with_capacity(self.depth);
             for _ in 0..self.depth {
-                own.push(SlotBox {
-                    instance: i,
-                    slot: self.backend.new_slot(&mut instance, self.max_batch)?,
-                });
+                own.push(self.backend.new_slot(&mut instance, self.max_batch)?);
             }
-            instances.push(instance);
-            slots.push(own);
+            instances.push(Mutex::new(instance));
+            slots.push(Mutex::new(own));
         }
-        let (free_tx, free_rx) = crossbeam_channel::unbounded();
-        for _ in 0..self.depth {
-            for slot in slots.iter_mut().filter_map(Vec::pop) {
-                let _ = free_tx.send(slot);
-            }
-        }
-        let shared = Arc::new(Shared {
-            backend: self.backend,
-            policy: BatchPolicy {
-                max_batch: self.max_batch,
-                timeout: self.batch_timeout,
-                preferred: self.preferred,
-            },
-            overflow: self.overflow,
+        let policy = Policy {
+            max_batch: self.max_batch,
+            timeout: self.batch_timeout,
+            preferred: self.preferred,
             capacity: self.queue_capacity,
+            reject_when_full: self.overflow == Overflow::Reject,
+            levels: self.priority_levels,
+            depth: self.depth,
+            instances: self.instances,
+        };
+        let shared = Arc::new(Shared {
+            scheduler: Arc::new(Scheduler::new(policy)),
+            slots,
+            instances,
+            backend: self.backend,
             default_timeout: self.timeout,
-            queue: Queue::new(self.priority_levels),
-            admission: Arc::new(Semaphore::new(self.queue_capacity)),
-            next_request: AtomicU64::new(1),
-            next_batch: AtomicU64::new(0),
-            load: (0..self.instances).map(|_| Mutex::new(Load::default())).collect(),
             counters: Counters::new(self.instances),
             timeline: self.timeline,
         });
+        let lifecycle = Lifecycle::new();
         let handle = Arc::new(Handle {
             shared: shared.clone(),
-            threads: Mutex::new(Vec::new()),
+            lifecycle: lifecycle.clone(),
         });
-        // From here on, dropping `handle` on an error closes and joins what was started.
-        let spawn = |name: String, f: Box<dyn FnOnce() + Send>| -> Result<()> {
-            let t = std::thread::Builder::new()
+        // From here on, dropping `handle` on an error closes what was started; the threads
+        // stop by themselves. Threads are detached: nothing ever joins them on a caller's
+        // thread (see Handle's Drop).
+        let cores = self
+            .cores
+            .map(|c| c.into_iter().map(|id| core_affinity::CoreId { id }).collect::<Vec<_>>());
+        let mut spawned = 0usize;
+        let mut spawn = |name: String, f: Box<dyn FnOnce() + Send>| -> Result<()> {
+            let guard = lifecycle.enter();
+            let core = cores.as_ref().filter(|c| !c.is_empty()).map(|c| c[spawned % c.len()]);
+            spawned += 1;
+            std::thread::Builder::new()
                 .name(name)
-                .spawn(f)
-                .map_err(|e| Error::Internal(format!("cannot start an engine thread: {e}")))?;
-            handle.threads.lock().push(t);
-            Ok(())
+                .spawn(move || {
+                    let _guard = guard;
+                    if let Some(core) = core {
+                        core_affinity::set_for_current(core);
+                    }
+                    f()
+                })
+                .map(drop)
+                .map_err(|e| Error::Internal(format!("cannot start an engine thread: {e}")))
         };
-        // Every queue between threads is bounded by depth: only `depth` slots of an instance
-        // exist, so no send ever waits.
-        let route = if B::SUBMIT_ON_WORKER {
-            let instances = Arc::new(instances.into_iter().map(Mutex::new).collect::<Vec<_>>());
-            let mut done = Vec::with_capacity(instances.len());
-            for i in 0..instances.len() {
-                let (tx, rx) = crossbeam_channel::bounded(self.depth);
-                done.push(tx);
-                let (shared, free_tx, keep) = (shared.clone(), free_tx.clone(), instances.clone());
-                spawn(
-                    format!("accelrt-complete-{i}"),
-                    Box::new(move || {
-                        instance::complete_loop(i, shared, rx, free_tx);
-                        // The last completion thread out drops the instances, after every
-                        // slot's work completed.
-                        drop(keep);
-                    }),
-                )?;
-            }
-            Route::Inline { instances, done }
-        } else {
-            let mut to_instance = Vec::with_capacity(instances.len());
-            for (i, instance) in instances.into_iter().enumerate() {
-                let (tx, rx) = crossbeam_channel::bounded(self.depth);
-                to_instance.push(tx);
-                let (shared, free_tx, depth) = (shared.clone(), free_tx.clone(), self.depth);
-                spawn(
-                    format!("accelrt-instance-{i}"),
-                    Box::new(move || instance::run(i, shared, instance, rx, free_tx, depth)),
-                )?;
-            }
-            Route::Thread(to_instance)
-        };
-        for k in 0..self.parallel {
-            let (shared, free_rx, free_tx, route) = (shared.clone(), free_rx.clone(), free_tx.clone(), route.clone());
+        let mut done = Vec::with_capacity(self.instances);
+        for i in 0..self.instances {
+            // Bounded by depth: at most `depth` slots of an instance exist, so no send waits.
+            let (tx, rx) = crossbeam_channel::bounded(self.depth);
+            done.push(tx);
+            let shared = shared.clone();
             spawn(
-                format!("accelrt-prep-{k}"),
-                Box::new(move || worker::run(k, shared, free_rx, free_tx, route)),
+                format!("accelrt-complete-{i}"),
+                Box::new(move || completion::run(i, shared, rx)),
             )?;
         }
-        // Only the workers hold the routes now: when they stop, the threads behind them stop.
-        drop(route);
+        for k in 0..self.parallel {
+            let (shared, done) = (shared.clone(), done.clone());
+            spawn(
+                format!("accelrt-prep-{k}"),
+                Box::new(move || worker::run(k, shared, done)),
+            )?;
+        }
+        // Only the workers hold the completion channels now: when they stop, so do the
+        // completion threads, after the last batch in flight.
+        drop(done);
         {
-            let shared = shared.clone();
+            let (shared, lifecycle) = (shared.clone(), lifecycle.clone());
             spawn(
                 "accelrt-deadlines".into(),
                 Box::new(move || {
-                    while let Some(expired) = shared.queue.next_expired() {
+                    while let Some((expired, gave_up)) = shared.scheduler.next_expired() {
                         for (req, err) in expired {
                             shared.reject(req, err);
+                        }
+                        if gave_up {
+                            lifecycle.give_up();
                         }
                     }
                 }),

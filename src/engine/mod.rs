@@ -1,36 +1,39 @@
 //! The engine: [`Runtime`], the handle users hold, and the threads behind it.
 //!
 //! ```text
-//! run(input) ─► admission (semaphore: wait or QueueFull) ─► queue (priority FIFOs)
-//!            ─► preparation workers ×parallel: take a free slot, form a batch, validate, prepare
-//!            ─► instance thread ×instances: submit, in order
-//!            ─► completion thread ×instances: complete, split, resolve each Task
-//!            ─► the slot goes back to the free pool
+//! run(input) ─► scheduler (one lock: requests by batch key × priority, line for room,
+//!               deadlines, per-instance load)
+//!            ─► preparation workers ×parallel: take a due batch + a free slot, validate,
+//!               prepare, submit (enqueue the device work) under the instance's lock
+//!            ─► completion thread ×instances: complete, resolve each Task, slot back
+//!            ─► deadline thread: fails requests whose timeout passed
 //! ```
 //!
-//! Files: `builder.rs` (settings, validation, thread start), `queue.rs` (where requests wait),
-//! `worker.rs` (preparation), `instance.rs` (submit and completion), `stats.rs` (counters).
+//! One thread topology for every backend. Files: `builder.rs` (settings, validation, thread
+//! start), `scheduler/` (where requests wait and how batches form), `worker.rs`
+//! (preparation and submit), `completion.rs` (completion), `lifecycle.rs` (shutdown),
+//! `stats.rs` (counters).
 
 mod builder;
-mod instance;
-mod queue;
+mod completion;
+pub(crate) mod lifecycle;
+pub(crate) mod scheduler;
 pub(crate) mod stats;
 mod worker;
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use tokio::sync::{Semaphore, TryAcquireError};
 
 pub use builder::{Overflow, RuntimeBuilder};
 pub use stats::{Latency, PhaseTimes, Stats};
 
-use crate::task::Responder;
+use crate::task::Withdraw;
 use crate::{AsyncRuntime, Backend, Error, ModelSpec, Task, Timeline};
-use queue::{BatchPolicy, Queue, Request};
+use lifecycle::Lifecycle;
+use scheduler::{Deadline, Request, Scheduler};
 use stats::Counters;
 
 /// Options for one request, for [`Runtime::run_with`].
@@ -40,16 +43,21 @@ pub struct RunOptions {
     /// highest level (see [`RuntimeBuilder::priority_levels`]).
     pub priority: usize,
     /// Fail with [`Error::TimedOut`] if the request has not started this long after `run`.
-    /// Overrides the runtime's default timeout.
+    /// Overrides the runtime's default timeout. Any duration: one too long to represent
+    /// means no timeout.
     pub timeout: Option<Duration>,
+    /// Batch only with requests of this key, instead of the backend's
+    /// [`batch_key`](Backend::batch_key) for the input.
+    pub batch_key: Option<u64>,
 }
 
 /// One model on one backend, with the engine that keeps its device busy.
 ///
 /// Cheap to clone (`Arc` inside), `Send + Sync`: call [`run`](AsyncRuntime::run) from any
-/// thread. When the last clone is dropped, queued requests fail with [`Error::ShutDown`],
-/// requests already in flight finish, and the threads are joined;
-/// [`shutdown`](Runtime::shutdown) drains the queue first instead.
+/// thread. Dropping the last clone never blocks: queued requests fail with
+/// [`Error::ShutDown`] at once, batches already in flight finish in the background, and the
+/// engine's threads stop by themselves. [`shutdown`](Runtime::shutdown) (async) and
+/// [`shutdown_blocking`](Runtime::shutdown_blocking) run everything queued first and wait.
 pub struct Runtime<B: Backend> {
     handle: Arc<Handle<B>>,
 }
@@ -62,127 +70,78 @@ impl<B: Backend> Clone for Runtime<B> {
     }
 }
 
-/// Owns the threads; dropping it (the last `Runtime` clone) shuts the engine down.
+/// Dropping it (the last `Runtime` clone) closes the engine; it joins nothing.
 struct Handle<B: Backend> {
     shared: Arc<Shared<B>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    lifecycle: Arc<Lifecycle>,
 }
 
-/// What the engine threads share with the handle.
+/// What the engine threads share with the handle. Fields drop in order: slots before the
+/// instances they belong to, both before the backend.
 pub(crate) struct Shared<B: Backend> {
+    pub scheduler: Arc<Scheduler<B::Input, B::Output>>,
+    /// Per instance: its free slots. The scheduler counts them, so a worker holding a batch
+    /// for instance `i` always finds one here.
+    pub slots: Vec<Mutex<Vec<B::Slot>>>,
+    /// Per instance: its execution context. Locked by the worker that submits to it (submits
+    /// are short: they only enqueue device work).
+    pub instances: Vec<Mutex<B::Instance>>,
     pub backend: B,
-    pub policy: BatchPolicy,
-    pub overflow: Overflow,
-    pub capacity: usize,
     pub default_timeout: Option<Duration>,
-    pub queue: Queue<B::Input, B::Output>,
-    /// The queue's bound: a queued request holds one permit.
-    pub admission: Arc<Semaphore>,
-    pub next_request: AtomicU64,
-    pub next_batch: AtomicU64,
-    /// Per instance: batches between prepare and completion, and since when it is busy.
-    pub load: Vec<Mutex<Load>>,
     pub counters: Counters,
     pub timeline: Option<Timeline>,
 }
 
-#[derive(Default)]
-pub(crate) struct Load {
-    pub in_flight: usize,
-    pub since: Option<Instant>,
-}
-
 impl<B: Backend> Shared<B> {
-    /// A batch starts on instance `i`.
-    pub fn enter(&self, i: usize) {
-        let mut load = self.load[i].lock();
-        if load.in_flight == 0 {
-            load.since = Some(Instant::now());
-        }
-        load.in_flight += 1;
-    }
-
-    /// A batch of instance `i` is done; wakes batch formation when the instance fell idle.
-    pub fn leave(&self, i: usize) {
-        let mut load = self.load[i].lock();
-        load.in_flight = load.in_flight.saturating_sub(1);
-        if load.in_flight == 0 {
-            if let Some(since) = load.since.take() {
-                Counters::add(&self.counters.busy_ns[i], since.elapsed());
-            }
-            drop(load);
-            if !self.policy.timeout.is_zero() {
-                self.queue.notify_idle();
-            }
-        }
-    }
-
-    pub fn is_idle(&self, i: usize) -> bool {
-        self.load[i].lock().in_flight == 0
-    }
-
     /// Resolves a request that left the engine without running.
     pub fn reject(&self, req: Request<B::Input, B::Output>, err: Error) {
         self.counters.failed.fetch_add(1, Relaxed);
         req.responder.send(Err(err));
     }
 
-    fn enqueue(self: &Arc<Self>, input: B::Input, opts: RunOptions, reject_when_full: bool) -> Task<B::Output> {
-        let reject_when_full = reject_when_full || self.overflow == Overflow::Reject;
-        match self.admission.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let (responder, task) = Task::channel();
-                self.push(input, opts, responder, Instant::now(), permit);
-                task
-            }
-            Err(TryAcquireError::Closed) => Task::ready(Err(Error::ShutDown)),
-            Err(TryAcquireError::NoPermits) if reject_when_full => Task::ready(Err(Error::QueueFull {
-                capacity: self.capacity,
-            })),
-            Err(TryAcquireError::NoPermits) => {
-                // Back-pressure: the task holds the input and joins the queue when there is
-                // room, while it is awaited or waited on.
-                let shared = self.clone();
-                let called = Instant::now();
-                Task::admitting(Box::pin(async move {
-                    let permit = shared
-                        .admission
-                        .clone()
-                        .acquire_owned()
-                        .await
-                        .map_err(|_| Error::ShutDown)?;
-                    let (responder, task) = Task::channel();
-                    shared.push(input, opts, responder, called, permit);
-                    Ok(task)
-                }))
-            }
+    /// A batch of instance `i` is done and its slot is back in the pool.
+    pub fn batch_done(&self, i: usize) {
+        if let Some(busy) = self.scheduler.batch_done(i) {
+            Counters::add(&self.counters.busy_ns[i], busy);
         }
     }
 
-    fn push(
-        &self,
-        input: B::Input,
-        opts: RunOptions,
-        responder: Responder<B::Output>,
-        called: Instant,
-        permit: tokio::sync::OwnedSemaphorePermit,
-    ) {
-        let id = self.next_request.fetch_add(1, Relaxed);
-        let deadline = opts.timeout.or(self.default_timeout).map(|t| (called + t, t));
-        let req = Request {
+    fn enqueue(&self, input: B::Input, opts: RunOptions, reject_when_full: bool) -> Task<B::Output> {
+        let called = Instant::now();
+        let key = match opts.batch_key {
+            Some(k) => k,
+            None => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.backend.batch_key(&input))) {
+                Ok(k) => k,
+                Err(p) => return Task::ready(Err(Error::from_panic(p))),
+            },
+        };
+        // A timeout too long to add to now is no timeout.
+        let deadline = opts
+            .timeout
+            .or(self.default_timeout)
+            .and_then(|t| called.checked_add(t).map(|at| Deadline { at, timeout: t }));
+        let (responder, task) = Task::channel();
+        let queued = self.scheduler.enqueue(reject_when_full, |id| Request {
             id,
             input,
             responder,
-            // From the `run` call: time spent waiting for room counts as queueing.
             enqueued: called,
             deadline,
             priority: opts.priority,
-            _permit: permit,
+            key,
             _span: tracing::trace_span!("queued", request = id),
-        };
-        self.counters.submitted.fetch_add(1, Relaxed);
-        if let Err(req) = self.queue.push(req) {
-            self.reject(*req, Error::ShutDown);
+        });
+        match queued {
+            Ok((slot, id)) => {
+                self.counters.submitted.fetch_add(1, Relaxed);
+                let owner: Arc<dyn Withdraw> = self.scheduler.clone();
+                task.withdrawn_by(owner, slot, id)
+            }
+            Err(refused) => {
+                let (req, err) = *refused;
+                req.responder.send(Err(err));
+                task
+            }
         }
     }
 }
@@ -193,7 +152,7 @@ impl<B: Backend> Runtime<B> {
         RuntimeBuilder::new(backend)
     }
 
-    /// [`run`](AsyncRuntime::run) with a priority and/or timeout for this request.
+    /// [`run`](AsyncRuntime::run) with a priority, timeout and/or batch key for this request.
     pub fn run_with(&self, input: B::Input, opts: RunOptions) -> Task<B::Output> {
         self.handle.shared.enqueue(input, opts, false)
     }
@@ -211,27 +170,37 @@ impl<B: Backend> Runtime<B> {
     /// Counters so far.
     pub fn stats(&self) -> Stats {
         let shared = &self.handle.shared;
+        let now = Instant::now();
         // Busy time is booked when an instance falls idle; add the period still open, or a
         // continuously busy instance would read as idle.
-        let open: Vec<Duration> = shared
-            .load
-            .iter()
-            .map(|l| l.lock().since.map_or(Duration::ZERO, |t| t.elapsed()))
-            .collect();
-        shared.counters.snapshot(&open)
+        let (open, departures, queued) = shared.scheduler.with(|s| {
+            let open: Vec<Duration> = s
+                .load()
+                .iter()
+                .map(|l| {
+                    l.busy_since
+                        .map_or(Duration::ZERO, |t| now.saturating_duration_since(t))
+                })
+                .collect();
+            (open, s.departures, (s.len(), s.deadline_entries()))
+        });
+        let mut stats = shared.counters.snapshot(&open);
+        stats.cancelled = departures
+            .cancelled
+            .saturating_sub(shared.counters.cancelled_base.load(Relaxed));
+        (stats.queued, stats.pending_deadlines) = queued;
+        stats
     }
 
     /// Starts the counters afresh (after a warm-up, say).
     pub fn reset_stats(&self) {
         let shared = &self.handle.shared;
         shared.counters.reset();
-        let now = Instant::now();
-        for l in &shared.load {
-            let mut l = l.lock();
-            if l.since.is_some() {
-                l.since = Some(now);
-            }
-        }
+        let cancelled = shared.scheduler.with(|s| {
+            s.restart_busy(Instant::now());
+            s.departures.cancelled
+        });
+        shared.counters.cancelled_base.store(cancelled, Relaxed);
     }
 
     /// The timeline the runtime records into, if one was given to the builder.
@@ -239,11 +208,34 @@ impl<B: Backend> Runtime<B> {
         self.handle.shared.timeline.as_ref()
     }
 
-    /// Stops accepting requests, runs everything already queued, waits for it to finish and
-    /// stops the threads. Later `run`s (on any clone) resolve with [`Error::ShutDown`], and so
-    /// do tasks still waiting for room in the queue.
-    pub fn shutdown(&self) {
-        self.handle.close(true);
+    /// Stops accepting requests (later `run`s on any clone resolve with
+    /// [`Error::ShutDown`]), runs everything already accepted, and resolves once every
+    /// request has resolved and the engine's threads have stopped. Runs on any executor.
+    pub async fn shutdown(&self) {
+        self.handle.close_draining(None);
+        self.handle.lifecycle.stopped(None).await;
+    }
+
+    /// [`shutdown`](Runtime::shutdown) with a limit: what is still queued `limit` from now
+    /// fails with [`Error::ShutDown`]. Resolves `true` when everything finished, `false` if
+    /// batches were still on the device at the limit (they finish in the background).
+    pub async fn shutdown_timeout(&self, limit: Duration) -> bool {
+        let deadline = Instant::now().checked_add(limit);
+        self.handle.close_draining(deadline);
+        self.handle.lifecycle.stopped(deadline.map(|_| ())).await
+    }
+
+    /// [`shutdown`](Runtime::shutdown) for plain synchronous code: blocks until done.
+    pub fn shutdown_blocking(&self) {
+        self.handle.close_draining(None);
+        self.handle.lifecycle.wait_stopped(false);
+    }
+
+    /// [`shutdown_timeout`](Runtime::shutdown_timeout) for plain synchronous code.
+    pub fn shutdown_blocking_timeout(&self, limit: Duration) -> bool {
+        let deadline = Instant::now().checked_add(limit);
+        self.handle.close_draining(deadline);
+        self.handle.lifecycle.wait_stopped(deadline.is_some())
     }
 }
 
@@ -261,36 +253,32 @@ impl<B: Backend> AsyncRuntime for Runtime<B> {
 }
 
 impl<B: Backend> Handle<B> {
-    fn close(&self, drain: bool) {
-        let shared = &self.shared;
-        shared.admission.close();
-        for req in shared.queue.close(drain) {
-            shared.reject(req, Error::ShutDown);
-        }
-        let me = std::thread::current().id();
-        let threads = std::mem::take(&mut *self.threads.lock());
-        for t in threads {
-            // A runtime dropped from its own engine thread (a backend holding a clone of it)
-            // must not join itself.
-            if t.thread().id() != me {
-                let _ = t.join();
-            }
-        }
+    fn close_draining(&self, deadline: Option<Instant>) {
+        self.shared.scheduler.close(true, deadline);
     }
 }
 
 impl<B: Backend> Drop for Handle<B> {
+    /// Signals and returns: fails what is queued, joins nothing. Batches in flight finish on
+    /// the engine's threads, which then stop and drop the backend.
     fn drop(&mut self) {
-        self.close(false);
+        for req in self.shared.scheduler.close(false, None) {
+            self.shared.reject(req, Error::ShutDown);
+        }
     }
 }
 
 impl<B: Backend> std::fmt::Debug for Runtime<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (max_batch, instances, closed) = self
+            .handle
+            .shared
+            .scheduler
+            .with(|s| (s.policy().max_batch, s.policy().instances, s.is_closed()));
         f.debug_struct("Runtime")
-            .field("max_batch", &self.handle.shared.policy.max_batch)
-            .field("instances", &self.handle.shared.load.len())
-            .field("closed", &self.handle.shared.queue.is_closed())
+            .field("max_batch", &max_batch)
+            .field("instances", &instances)
+            .field("closed", &closed)
             .finish()
     }
 }

@@ -16,6 +16,10 @@ pub(crate) struct Counters {
     // A mutex: read and reset rarely, never held across a wait.
     started: Mutex<Instant>,
     pub submitted: AtomicU64,
+    /// Batch ids (not reset with the stats).
+    pub next_batch: AtomicU64,
+    /// The scheduler's cancelled count at the last reset.
+    pub cancelled_base: AtomicU64,
     pub completed: AtomicU64,
     pub failed: AtomicU64,
     pub batches: AtomicU64,
@@ -81,6 +85,8 @@ impl Counters {
         Counters {
             started: Mutex::new(Instant::now()),
             submitted: zero(),
+            next_batch: zero(),
+            cancelled_base: zero(),
             completed: zero(),
             failed: zero(),
             batches: zero(),
@@ -153,6 +159,9 @@ impl Counters {
         Stats {
             uptime,
             submitted: self.submitted.load(Relaxed),
+            cancelled: 0,
+            queued: 0,
+            pending_deadlines: 0,
             completed: self.completed.load(Relaxed),
             failed: self.failed.load(Relaxed),
             batches,
@@ -211,7 +220,7 @@ pub struct PhaseTimes {
     pub queue: Duration,
     /// `prepare` on a preparation worker.
     pub prepare: Duration,
-    /// `submit` on the instance thread.
+    /// `submit` (enqueueing the device work), on a preparation worker.
     pub submit: Duration,
     /// Host-to-device copies on the device.
     pub h2d: Duration,
@@ -235,6 +244,14 @@ pub struct Stats {
     pub completed: u64,
     /// Requests resolved with an error after they were accepted.
     pub failed: u64,
+    /// Requests whose task was dropped or cancelled before they started: they left the
+    /// queue without reaching the device.
+    pub cancelled: u64,
+    /// Requests queued or waiting for room right now.
+    pub queued: usize,
+    /// Deadlines the scheduler tracks right now: one per queued request that has a timeout
+    /// (a request's deadline leaves with it).
+    pub pending_deadlines: usize,
     /// Batches handed to the backend.
     pub batches: u64,
     /// Mean requests per batch.

@@ -1,54 +1,52 @@
-//! Preparation workers: take a free slot, form a batch, validate, `prepare`, hand to the
-//! instance.
+//! Preparation workers: take a due batch and a free slot from the scheduler, validate,
+//! `prepare`, `submit` under the instance's lock, and hand the slot to the instance's
+//! completion thread.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 
-use super::instance::{dispatch, finish, InFlight, Member, Route, SlotBox};
+use super::completion::{finish, InFlight, Member};
+use super::scheduler::Work;
 use super::stats::Counters;
 use super::Shared;
 use crate::trace::{Phase, Track};
-use crate::{Backend, BatchInfo, Error};
+use crate::{Backend, BatchInfo, Error, Result};
 
-/// Worker `k`'s loop; returns when the queue is closed and empty.
-pub(crate) fn run<B: Backend>(
-    k: usize,
-    shared: Arc<Shared<B>>,
-    free: Receiver<SlotBox<B>>,
-    free_tx: Sender<SlotBox<B>>,
-    route: Route<B>,
-) {
+/// Runs `f` and turns a panic into [`Error::BackendPanic`].
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(Error::from_panic(p)))
+}
+
+/// Worker `k`'s loop; returns when the scheduler is closed and empty. `done[i]` leads to
+/// instance `i`'s completion thread (bounded by depth: only `depth` slots of an instance
+/// exist, so a send never waits).
+pub(crate) fn run<B: Backend>(k: usize, shared: Arc<Shared<B>>, done: Vec<Sender<InFlight<B>>>) {
     let mut rejects = Vec::new();
-    // A slot first, then the batch: the batch keeps growing while every slot is busy.
-    while let Ok(mut slot) = free.recv() {
-        let i = slot.instance;
-        let batch = shared
-            .queue
-            .next_batch(&shared.policy, &|| shared.is_idle(i), &mut rejects);
+    loop {
+        let work = shared.scheduler.next_batch(&mut rejects);
         for (req, err) in rejects.drain(..) {
             shared.reject(req, err);
         }
-        let Some(batch) = batch else {
-            let _ = free_tx.send(slot);
-            return;
+        let batch = match work {
+            Work::Batch(b) => b,
+            Work::Rejects => continue,
+            Work::Exit => return,
         };
-        shared.enter(i);
+        let i = batch.instance;
         let taken = Instant::now();
-        let id = shared.next_batch.fetch_add(1, Relaxed) + 1;
-        let mut inputs = Vec::with_capacity(batch.len());
-        let mut members = Vec::with_capacity(batch.len());
-        for req in batch {
-            Counters::add(&shared.counters.queue_ns, taken - req.enqueued);
+        let id = shared.counters.next_batch.fetch_add(1, Relaxed) + 1;
+        let mut inputs = Vec::with_capacity(batch.requests.len());
+        let mut members = Vec::with_capacity(batch.requests.len());
+        for req in batch.requests {
+            Counters::add(&shared.counters.queue_ns, taken.saturating_duration_since(req.enqueued));
             if let Some(tl) = &shared.timeline {
                 tl.record_request(Phase::Queued, id, req.id, req.enqueued, taken);
             }
-            let checked = catch_unwind(AssertUnwindSafe(|| shared.backend.validate(&req.input)))
-                .unwrap_or_else(|p| Err(Error::from_panic(p)));
-            match checked {
+            match guarded(|| shared.backend.validate(&req.input)) {
                 Ok(()) => {
                     inputs.push(req.input);
                     members.push(Member {
@@ -63,33 +61,64 @@ pub(crate) fn run<B: Backend>(
                     req.responder.send(Err(e));
                 }
             }
-            // req._permit and req._span drop here: the request left the queue.
+            // req.span drops here: the request left the queue.
         }
+        // The scheduler counted a free slot for this batch, so the pool has one.
+        let Some(slot) = shared.slots[i].lock().pop() else {
+            let err = Error::Internal(format!("instance {i} has no free slot"));
+            for m in members {
+                m.responder.send(Err(err.clone()));
+            }
+            shared.batch_done(i);
+            continue;
+        };
         if members.is_empty() {
-            shared.leave(i);
-            let _ = free_tx.send(slot);
+            shared.slots[i].lock().push(slot);
+            shared.batch_done(i);
             continue;
         }
         let info = BatchInfo {
             id,
             requests: members.iter().map(|m| m.id).collect(),
         };
-        let span = tracing::trace_span!("prepare", batch = id, size = members.len(), worker = k);
-        let prepared = span.in_scope(|| {
-            catch_unwind(AssertUnwindSafe(|| {
-                shared.backend.prepare(&mut slot.slot, &info, inputs)
-            }))
-            .unwrap_or_else(|p| Err(Error::from_panic(p)))
-        });
-        let done = Instant::now();
-        Counters::add(&shared.counters.prepare_ns, done - taken);
+        let mut job = InFlight {
+            instance: i,
+            slot,
+            info,
+            members,
+        };
+        let span = tracing::trace_span!("prepare", batch = id, size = job.members.len(), worker = k);
+        let prepared = span.in_scope(|| guarded(|| shared.backend.prepare(&mut job.slot, &job.info, inputs)));
+        let end = Instant::now();
+        Counters::add(&shared.counters.prepare_ns, end - taken);
         if let Some(tl) = &shared.timeline {
-            tl.record(Track::Worker(k), Phase::Prepare, id, taken, done);
+            tl.record(Track::Worker(k), Phase::Prepare, id, taken, end);
         }
-        let job = InFlight { slot, info, members };
-        match prepared {
-            Ok(()) => dispatch(&shared, &route, i, job, &free_tx),
-            Err(e) => finish(&shared, job, Err(e), &free_tx),
+        let submitted = prepared.and_then(|()| submit(&shared, &mut job));
+        match submitted {
+            Ok(()) => {
+                if let Err(crossbeam_channel::SendError(job)) = done[i].send(job) {
+                    finish(&shared, job, Err(Error::Internal("completion thread is gone".into())));
+                }
+            }
+            Err(e) => finish(&shared, job, Err(e)),
         }
     }
+}
+
+/// Enqueues a prepared batch's device work on its instance. Submits to one instance happen
+/// one at a time, in the order its lock is taken; each only enqueues, so the wait is short.
+fn submit<B: Backend>(shared: &Shared<B>, job: &mut InFlight<B>) -> Result<()> {
+    let i = job.instance;
+    let mut instance = shared.instances[i].lock();
+    let start = Instant::now();
+    let span = tracing::trace_span!("submit", batch = job.info.id, instance = i);
+    let submitted = span.in_scope(|| guarded(|| shared.backend.submit(&mut instance, &mut job.slot)));
+    drop(instance);
+    let end = Instant::now();
+    Counters::add(&shared.counters.submit_ns, end - start);
+    if let Some(tl) = &shared.timeline {
+        tl.record(Track::Instance(i), Phase::Submit, job.info.id, start, end);
+    }
+    submitted
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::FutureExt;
-use parking_lot::Mutex;
 
 use super::envelope::{unbox, Value};
 use super::stage::{async_worker, sync_worker, Kind, Link, StageCounters};
 use super::{Handle, Pipeline, Shared, StageInfo};
+use crate::engine::lifecycle::Lifecycle;
 use crate::engine::stats::LatencyRecorder;
 use crate::{AsyncRuntime, Error, Result};
 
@@ -128,15 +128,26 @@ impl<In: Send + 'static, Cur: Send + 'static> PipelineBuilder<In, Cur> {
             latency: LatencyRecorder::new(),
             started: Instant::now(),
         });
-        // One bounded queue in front of each stage.
+        // One queue in front of each stage: the first unbounded (a full pipeline lines inputs
+        // up in order, `try_run` refuses past `capacity`), the others bounded so a slow stage
+        // pushes back on the one before it.
         let queues: Vec<_> = (0..self.stages.len())
-            .map(|_| async_channel::bounded(self.capacity))
+            .map(|k| {
+                if k == 0 {
+                    async_channel::unbounded()
+                } else {
+                    async_channel::bounded(self.capacity)
+                }
+            })
             .collect();
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let lifecycle = Lifecycle::new();
         let handle = Handle {
             first: queues[0].0.clone(),
             capacity: self.capacity,
             shared: shared.clone(),
-            threads: Mutex::new(Vec::new()),
+            stop,
+            lifecycle: lifecycle.clone(),
         };
         // From here, dropping `handle` on an error stops what was started.
         for (k, (name, kind)) in self.stages.into_iter().enumerate() {
@@ -146,14 +157,18 @@ impl<In: Send + 'static, Cur: Send + 'static> PipelineBuilder<In, Cur> {
                 stage: k,
                 next,
                 shared: shared.clone(),
+                stop: stopped.clone(),
             };
             let spawn = |suffix: String, f: Box<dyn FnOnce() + Send>| -> Result<()> {
-                let t = std::thread::Builder::new()
+                let guard = lifecycle.enter();
+                std::thread::Builder::new()
                     .name(format!("accelrt-{name}{suffix}"))
-                    .spawn(f)
-                    .map_err(|e| Error::Internal(format!("cannot start a pipeline thread: {e}")))?;
-                handle.threads.lock().push(t);
-                Ok(())
+                    .spawn(move || {
+                        let _guard = guard;
+                        f()
+                    })
+                    .map(drop)
+                    .map_err(|e| Error::Internal(format!("cannot start a pipeline thread: {e}")))
             };
             match kind {
                 Kind::Sync { workers, f } => {

@@ -12,7 +12,7 @@
 //! let model = Runtime::builder(SimBackend::new(SimConfig::default())).max_batch(8).build()?;
 //! let pipeline = Pipeline::builder()
 //!     .stage("parse", 2, |s: String| {
-//!         let v: f32 = s.parse().map_err(|e| accelrt::Error::InvalidInput(format!("{s:?}: {e}")))?;
+//!         let v: f32 = s.parse().map_err(|e| accelrt::Error::invalid_input("a number", format!("{s:?} ({e})")))?;
 //!         Tensor::new([1, 4], vec![v; 4])
 //!     })
 //!     .runtime("model", model, 64)
@@ -34,14 +34,13 @@ mod stage;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use async_channel::{Sender, TrySendError};
-use parking_lot::Mutex;
 
 pub use builder::PipelineBuilder;
 
+use crate::engine::lifecycle::Lifecycle;
 use crate::engine::stats::LatencyRecorder;
 use crate::{AsyncRuntime, Error, Latency, Task};
 use envelope::{Envelope, Meta, Typed};
@@ -49,9 +48,11 @@ use stage::StageCounters;
 
 /// A chain of stages that turns an `In` into an `Out`; see the [module docs](self).
 ///
-/// Cheap to clone. Dropping the last clone fails the items still waiting with
-/// [`Error::ShutDown`] and joins the stage threads; [`shutdown`](Pipeline::shutdown) runs
-/// everything already accepted first.
+/// Cheap to clone. Dropping the last clone never blocks: items still waiting, and items an
+/// async or runtime stage is waiting on, fail with [`Error::ShutDown`] at once (their tasks
+/// on inner runtimes are dropped, which takes them out of those queues); a sync stage
+/// finishes the item it is on. [`shutdown`](Pipeline::shutdown) runs everything already
+/// accepted first.
 pub struct Pipeline<In, Out> {
     handle: Arc<Handle>,
     _types: PhantomData<fn(In) -> Out>,
@@ -67,10 +68,15 @@ impl<In, Out> Clone for Pipeline<In, Out> {
 }
 
 struct Handle {
+    /// The first stage's queue: unbounded, because a full pipeline lines new inputs up in
+    /// order (`try_run` refuses beyond `capacity` instead); the queues between stages are
+    /// bounded and push back.
     first: Sender<Envelope>,
     capacity: usize,
     shared: Arc<Shared>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Closed on drop: async stages stop waiting for their items and fail them.
+    stop: Sender<()>,
+    lifecycle: Arc<Lifecycle>,
 }
 
 pub(crate) struct Shared {
@@ -149,25 +155,17 @@ impl<In: Send + 'static, Out: Send + 'static> Pipeline<In, Out> {
                 queued: now,
             },
         };
+        if reject_when_full && self.handle.first.len() >= self.handle.capacity {
+            env.meta.reply.send(Err(Error::QueueFull {
+                capacity: self.handle.capacity,
+            }));
+            return task;
+        }
         match self.handle.first.try_send(env) {
             Ok(()) => task,
-            Err(TrySendError::Closed(env)) => {
+            Err(TrySendError::Closed(env) | TrySendError::Full(env)) => {
                 env.meta.reply.send(Err(Error::ShutDown));
                 task
-            }
-            Err(TrySendError::Full(env)) if reject_when_full => {
-                env.meta.reply.send(Err(Error::QueueFull {
-                    capacity: self.handle.capacity,
-                }));
-                task
-            }
-            Err(TrySendError::Full(env)) => {
-                // Back-pressure: the task joins the first queue once there is room.
-                let first = self.handle.first.clone();
-                Task::admitting(Box::pin(async move {
-                    first.send(env).await.map_err(|_| Error::ShutDown)?;
-                    Ok(task)
-                }))
             }
         }
     }
@@ -198,10 +196,18 @@ impl<In: Send + 'static, Out: Send + 'static> Pipeline<In, Out> {
         }
     }
 
-    /// Stops accepting inputs, runs everything already accepted through all stages, and
-    /// joins the threads. Later `run`s resolve with [`Error::ShutDown`].
-    pub fn shutdown(&self) {
-        self.handle.close(false);
+    /// Stops accepting inputs (later `run`s resolve with [`Error::ShutDown`]), runs everything
+    /// already accepted through all stages, and resolves when the stage threads have stopped.
+    /// Runs on any executor.
+    pub async fn shutdown(&self) {
+        self.handle.first.close();
+        self.handle.lifecycle.stopped(None).await;
+    }
+
+    /// [`shutdown`](Pipeline::shutdown) for plain synchronous code: blocks until done.
+    pub fn shutdown_blocking(&self) {
+        self.handle.first.close();
+        self.handle.lifecycle.wait_stopped(false);
     }
 }
 
@@ -218,25 +224,14 @@ impl<In: Send + 'static, Out: Send + 'static> AsyncRuntime for Pipeline<In, Out>
     }
 }
 
-impl Handle {
-    fn close(&self, fail: bool) {
-        if fail {
-            self.shared.failing.store(true, Ordering::Release);
-        }
-        // Closing the first queue lets each stage drain and stop, which closes the next one.
-        self.first.close();
-        let me = std::thread::current().id();
-        for t in std::mem::take(&mut *self.threads.lock()) {
-            if t.thread().id() != me {
-                let _ = t.join();
-            }
-        }
-    }
-}
-
 impl Drop for Handle {
+    /// Signals and returns; the stage threads wind down by themselves.
     fn drop(&mut self) {
-        self.close(true);
+        self.shared.failing.store(true, Ordering::Release);
+        // Closing the first queue lets each stage drain (failing what it meets) and stop,
+        // which closes the next one.
+        self.first.close();
+        self.stop.close();
     }
 }
 

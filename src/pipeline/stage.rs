@@ -44,6 +44,8 @@ pub(crate) struct Link {
     pub stage: usize,
     pub next: Option<Sender<Envelope>>,
     pub shared: Arc<Shared>,
+    /// Closed when the pipeline is dropped: stop waiting on items and fail them.
+    pub stop: Receiver<()>,
 }
 
 impl Link {
@@ -101,10 +103,7 @@ impl Link {
 }
 
 fn panic_error(p: Box<dyn std::any::Any + Send>) -> Error {
-    match Error::from_panic(p) {
-        Error::BackendPanic(msg) => Error::Internal(format!("stage function panicked: {msg}")),
-        other => other,
-    }
+    Error::StagePanic(crate::error::panic_message(p.as_ref()))
 }
 
 pub(crate) fn sync_worker(link: Link, rx: Receiver<Envelope>, f: SyncFn) {
@@ -127,10 +126,17 @@ pub(crate) fn async_worker(link: Link, rx: Receiver<Envelope>, concurrency: usiz
         let Some((value, meta)) = link.admit(env) else { return };
         let started = Instant::now();
         // The call happens inside the caught future, so a panic while creating it is caught too.
-        let result = AssertUnwindSafe(async move { f(value).await })
+        let work = AssertUnwindSafe(async move { f(value).await })
             .catch_unwind()
-            .await
-            .unwrap_or_else(|p| Err(panic_error(p)));
+            .map(|r| r.unwrap_or_else(|p| Err(panic_error(p))));
+        // On drop the pipeline stops waiting: the work future (and any runtime task in it) is
+        // dropped, which cancels what it waited on.
+        let stop = link.stop.recv();
+        futures::pin_mut!(work, stop);
+        let result = match futures::future::select(work, stop).await {
+            futures::future::Either::Left((result, _)) => result,
+            futures::future::Either::Right(_) => return link.fail(meta, Error::ShutDown),
+        };
         if let (Some(env), Some(next)) = (link.outcome(meta, started, result), &link.next) {
             if let Err(async_channel::SendError(env)) = next.send(env).await {
                 link.fail(env.meta, Error::ShutDown);

@@ -5,64 +5,100 @@
 //! responder is dropped unsent, so a task can never hang on a lost request.
 
 mod block;
+mod channel;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures::channel::oneshot;
+use futures::future::FusedFuture;
 
 use crate::{Error, Result};
+use channel::Received;
 
-/// Admission that has to wait for room in a full queue: resolves to the queued request's task.
-pub(crate) type Admission<T> = Pin<Box<dyn Future<Output = Result<Task<T>>> + Send>>;
+pub(crate) use block::block_on;
+
+/// Whoever queued a request and can take it out again before it starts (the engine's
+/// scheduler). Called when a task is dropped or cancelled.
+pub(crate) trait Withdraw: Send + Sync {
+    /// Removes request `id` (stored under `key`) if it is still queued; a request that has
+    /// started, or already left, is left alone.
+    fn withdraw(&self, key: usize, id: u64);
+}
+
+/// The queued request a task can withdraw.
+struct Queued {
+    owner: Arc<dyn Withdraw>,
+    key: usize,
+    id: u64,
+}
 
 /// The result of one request, on its way.
 ///
 /// Returned at once by [`AsyncRuntime::run`](crate::AsyncRuntime::run); the work is already
-/// queued (or, when the runtime's queue is full and its overflow policy is to wait, it is
-/// queued as soon as there is room, while the task is awaited or waited on).
+/// queued (when the queue is full and the overflow policy is to wait, it waits in line for
+/// room inside the runtime, in order, whether or not the task is polled meanwhile).
 ///
 /// - `.await` it on any executor (tokio, `futures::executor::block_on`, ...);
 /// - [`wait`](Task::wait) for it from plain synchronous code: no async runtime needed, and it
 ///   does not panic inside one (it blocks the calling thread, so prefer `.await` there);
 /// - [`try_wait`](Task::try_wait) / [`wait_timeout`](Task::wait_timeout) to look without
-///   blocking, or with a limit.
+///   blocking, or with a limit; [`is_finished`](Task::is_finished) to ask without taking.
 ///
-/// **Drop = cancel.** Dropping a task whose request has not started yet cancels it: the runtime
-/// skips it when forming a batch and its input never reaches the device. A request that has
-/// started runs to the end and its result is discarded.
+/// **Drop = cancel.** Dropping a task whose request has not started takes the request out of
+/// the queue at once (its place frees, its input never reaches the device, and the runtime's
+/// [`Stats::cancelled`](crate::Stats::cancelled) counts it). A request that has started runs
+/// to the end and its result is discarded. [`cancel`](Task::cancel) does the same but keeps
+/// the task, which then resolves with [`Error::Cancelled`].
 ///
-/// `Task` is `Unpin` (every state it holds is), so it needs no pin projection.
+/// `Task` is `Unpin` (every state it holds is), so it needs no pin projection, and it is a
+/// [`FusedFuture`]: polling it after it resolved is safe and says so.
 #[must_use = "a task does nothing useful unless awaited or waited on; dropping it cancels the request"]
 pub struct Task<T> {
     state: State<T>,
+    queued: Option<Queued>,
 }
 
 enum State<T> {
-    /// Waiting for room in the queue.
-    Admitting(Admission<T>),
     /// Queued or running.
-    Waiting(oneshot::Receiver<Result<T>>),
+    Waiting(Arc<channel::Shared<T>>),
+    /// Cancelled by [`Task::cancel`]: resolves with [`Error::Cancelled`] once.
+    Cancelled,
     /// The result was handed out.
     Done,
 }
 
 /// The sending half of a [`Task`]: whoever holds it owes the task a result.
+///
+/// Dropping it unsent resolves the task with [`Error::Internal`] rather than leaving it
+/// waiting forever.
 pub struct Responder<T> {
-    tx: oneshot::Sender<Result<T>>,
+    shared: Option<Arc<channel::Shared<T>>>,
 }
 
 impl<T> Responder<T> {
     /// Resolves the task. A task that was dropped meanwhile simply never sees it.
-    pub fn send(self, result: Result<T>) {
-        let _ = self.tx.send(result);
+    pub fn send(mut self, result: Result<T>) {
+        if let Some(shared) = self.shared.take() {
+            if !shared.is_receiver_gone() {
+                shared.send(result);
+            }
+        }
     }
 
-    /// True when the task was dropped: the request can be skipped.
+    /// True when the task was dropped or cancelled: the request can be skipped.
     pub fn is_cancelled(&self) -> bool {
-        self.tx.is_canceled()
+        self.shared.as_ref().is_none_or(|s| s.is_receiver_gone())
+    }
+}
+
+impl<T> Drop for Responder<T> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            shared.sender_dropped();
+        }
     }
 }
 
@@ -78,11 +114,14 @@ impl<T: Send + 'static> Task<T> {
     /// A new task and the responder that resolves it. Runtimes of your own (and pipeline
     /// stages) use this to hand out tasks.
     pub fn channel() -> (Responder<T>, Task<T>) {
-        let (tx, rx) = oneshot::channel();
+        let shared = channel::pair();
         (
-            Responder { tx },
+            Responder {
+                shared: Some(shared.clone()),
+            },
             Task {
-                state: State::Waiting(rx),
+                state: State::Waiting(shared),
+                queued: None,
             },
         )
     }
@@ -94,10 +133,11 @@ impl<T: Send + 'static> Task<T> {
         task
     }
 
-    pub(crate) fn admitting(admission: Admission<T>) -> Task<T> {
-        Task {
-            state: State::Admitting(admission),
-        }
+    /// Ties the task to its queued request, so that dropping or cancelling it withdraws the
+    /// request.
+    pub(crate) fn withdrawn_by(mut self, owner: Arc<dyn Withdraw>, key: usize, id: u64) -> Task<T> {
+        self.queued = Some(Queued { owner, key, id });
+        self
     }
 
     /// Blocks the calling thread until the result is there.
@@ -105,14 +145,14 @@ impl<T: Send + 'static> Task<T> {
     /// Works from any thread with no async runtime. Called on an async runtime's thread it
     /// does not panic, but it does block that thread: prefer `.await` there.
     pub fn wait(mut self) -> Result<T> {
-        block::block_on(&mut self, None)
-            .unwrap_or_else(|| Err(Error::Internal("wait without deadline returned early".into())))
+        block_on(&mut self, None).unwrap_or_else(|| Err(Error::Internal("wait without deadline returned early".into())))
     }
 
-    /// Waits at most `timeout`. `None` means not ready yet; the task stays usable (and keeps
-    /// its place in the queue).
+    /// Waits at most `timeout` (any duration: one too long to represent waits without a
+    /// limit). `None` means not ready yet; the task stays usable (and keeps its place in the
+    /// queue).
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Result<T>> {
-        block::block_on(self, Some(Instant::now() + timeout))
+        block_on(self, Instant::now().checked_add(timeout))
     }
 
     /// The result if it is there, without blocking. `None` means not ready yet.
@@ -123,10 +163,49 @@ impl<T: Send + 'static> Task<T> {
             Poll::Pending => None,
         }
     }
+}
+
+impl<T> Task<T> {
+    /// Cancels the request: if it has not started it leaves the queue at once and its input
+    /// never reaches the device; if it is running, its result will be discarded. Either way
+    /// the task then resolves with [`Error::Cancelled`] (unless its result was already taken).
+    pub fn cancel(&mut self) {
+        if let State::Waiting(shared) = &self.state {
+            shared.close_receiver();
+            self.withdraw();
+            self.state = State::Cancelled;
+        }
+    }
+
+    /// True when awaiting the task would not wait: its result (or error) is there, or it was
+    /// cancelled. Stays true after the result was taken.
+    pub fn is_finished(&self) -> bool {
+        match &self.state {
+            State::Waiting(shared) => shared.is_ready(),
+            State::Cancelled | State::Done => true,
+        }
+    }
 
     /// True once the result has been handed out.
     pub fn is_done(&self) -> bool {
         matches!(self.state, State::Done)
+    }
+
+    fn withdraw(&mut self) {
+        if let Some(q) = self.queued.take() {
+            q.owner.withdraw(q.key, q.id);
+        }
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        if let State::Waiting(shared) = &self.state {
+            shared.close_receiver();
+            if !shared.is_ready() {
+                self.withdraw();
+            }
+        }
     }
 }
 
@@ -135,38 +214,33 @@ impl<T> Future for Task<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = self.get_mut();
-        loop {
-            match &mut this.state {
-                State::Admitting(admission) => match admission.as_mut().poll(cx) {
-                    Poll::Ready(Ok(queued)) => this.state = queued.state,
-                    Poll::Ready(Err(e)) => {
-                        this.state = State::Done;
-                        return Poll::Ready(Err(e));
-                    }
-                    Poll::Pending => return Poll::Pending,
-                },
-                State::Waiting(rx) => {
-                    let out = match Pin::new(rx).poll(cx) {
-                        Poll::Ready(Ok(result)) => result,
-                        Poll::Ready(Err(oneshot::Canceled)) => {
-                            Err(Error::Internal("the request was dropped without a result".into()))
-                        }
-                        Poll::Pending => return Poll::Pending,
-                    };
-                    this.state = State::Done;
-                    return Poll::Ready(out);
-                }
-                State::Done => return Poll::Ready(Err(Error::Internal("task polled after it resolved".into()))),
-            }
-        }
+        let out = match &this.state {
+            State::Waiting(shared) => match shared.poll_recv(cx) {
+                Received::Value(result) => result,
+                Received::SenderGone => Err(Error::Internal("the request was dropped without a result".into())),
+                Received::Pending => return Poll::Pending,
+            },
+            State::Cancelled => Err(Error::Cancelled),
+            State::Done => Err(Error::Internal("task polled after it resolved".into())),
+        };
+        this.state = State::Done;
+        this.queued = None;
+        Poll::Ready(out)
+    }
+}
+
+impl<T> FusedFuture for Task<T> {
+    fn is_terminated(&self) -> bool {
+        self.is_done()
     }
 }
 
 impl<T> std::fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match self.state {
-            State::Admitting(_) => "admitting",
+        let state = match &self.state {
+            State::Waiting(s) if s.is_ready() => "ready",
             State::Waiting(_) => "waiting",
+            State::Cancelled => "cancelled",
             State::Done => "done",
         };
         f.debug_struct("Task").field("state", &state).finish()

@@ -11,7 +11,7 @@ use crate::{Error, Result};
 pub enum Dim {
     /// Must equal this size.
     Fixed(usize),
-    /// Any size; the name (`N`, `H`, `batch`...) is only for messages.
+    /// Any size from 1 up; the name (`N`, `H`, `batch`...) is only for messages.
     Dynamic(String),
 }
 
@@ -24,7 +24,9 @@ impl Dim {
     fn accepts(&self, d: usize) -> bool {
         match self {
             Dim::Fixed(n) => *n == d,
-            Dim::Dynamic(_) => true,
+            // A dynamic dimension takes any size but 0: an empty image or sequence is never
+            // what a model means, and runtimes fail on it deep inside a batch.
+            Dim::Dynamic(_) => d > 0,
         }
     }
 }
@@ -86,12 +88,16 @@ impl TensorSpec {
         if t.dtype() == self.dtype && shape_ok {
             return Ok(());
         }
-        Err(Error::InvalidInput(format!(
-            "{role} \"{}\": expected {self}, got {} {}",
-            self.name,
-            t.dtype(),
-            fmt_shape(t.shape())
-        )))
+        let mut got = format!("{} {}", t.dtype(), fmt_shape(t.shape()));
+        if t.shape().contains(&0) {
+            got.push_str(" (a dimension is 0)");
+        }
+        let name = if role == "input" {
+            self.name.clone()
+        } else {
+            format!("{role} {}", self.name)
+        };
+        Err(Error::invalid_named(name, self.to_string(), got))
     }
 }
 
@@ -118,11 +124,10 @@ impl ModelSpec {
     pub fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {
         if inputs.len() != self.inputs.len() {
             let names: Vec<&str> = self.inputs.iter().map(|s| s.name.as_str()).collect();
-            return Err(Error::InvalidInput(format!(
-                "expected {} input(s) {names:?}, got {}",
-                self.inputs.len(),
-                inputs.len()
-            )));
+            return Err(Error::invalid_input(
+                format!("{} input(s) {names:?}", self.inputs.len()),
+                inputs.len().to_string(),
+            ));
         }
         for (spec, t) in self.inputs.iter().zip(inputs) {
             spec.check("input", t)?;

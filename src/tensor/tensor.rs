@@ -57,14 +57,17 @@ impl Tensor {
     /// A tensor over raw little-endian bytes. Fails when the length does not match.
     pub fn from_bytes(dtype: DType, shape: impl AsRef<[usize]>, data: Bytes) -> Result<Self> {
         let shape = Shape::from_slice(shape.as_ref());
-        let elems = element_count(&shape).ok_or_else(|| Error::InvalidInput(format!("shape {shape:?} overflows")))?;
+        let elems = element_count(&shape)
+            .ok_or_else(|| Error::invalid_input("a shape whose size fits in memory", format!("{shape:?}")))?;
         if elems.checked_mul(dtype.size()) != Some(data.len()) {
-            return Err(Error::InvalidInput(format!(
-                "{dtype} {} needs {} bytes, got {}",
-                fmt_shape(&shape),
-                elems.saturating_mul(dtype.size()),
-                data.len()
-            )));
+            return Err(Error::invalid_input(
+                format!(
+                    "{} bytes for {dtype} {}",
+                    elems.saturating_mul(dtype.size()),
+                    fmt_shape(&shape)
+                ),
+                format!("{} bytes", data.len()),
+            ));
         }
         Ok(Tensor { dtype, shape, data })
     }
@@ -86,7 +89,7 @@ impl Tensor {
         let shape = Shape::from_slice(shape.as_ref());
         let n = element_count(&shape)
             .and_then(|n| n.checked_mul(dtype.size()))
-            .ok_or_else(|| Error::InvalidInput(format!("shape {shape:?} overflows")))?;
+            .ok_or_else(|| Error::invalid_input("a shape whose size fits in memory", format!("{shape:?}")))?;
         Ok(Tensor {
             dtype,
             shape,
@@ -130,8 +133,12 @@ impl Tensor {
     /// tensors built with [`from_bytes`](Tensor::from_bytes); use [`to_vec`](Tensor::to_vec) then).
     pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
         self.expect_dtype(T::DTYPE)?;
-        bytemuck::try_cast_slice(&self.data)
-            .map_err(|e| Error::InvalidInput(format!("tensor data cannot be viewed as {}: {e}", T::DTYPE)))
+        bytemuck::try_cast_slice(&self.data).map_err(|e| {
+            Error::invalid_input(
+                format!("data aligned for {}", T::DTYPE),
+                format!("unaligned data ({e})"),
+            )
+        })
     }
 
     /// The data copied into a typed vector (works for unaligned bytes too).
@@ -167,9 +174,12 @@ impl Tensor {
     pub fn concat(parts: &[Tensor]) -> Result<Tensor> {
         let first = parts
             .first()
-            .ok_or_else(|| Error::InvalidInput("concat of zero tensors".into()))?;
+            .ok_or_else(|| Error::invalid_input("at least one tensor to concat", "none"))?;
         if first.shape.is_empty() {
-            return Err(Error::InvalidInput("cannot concat scalars".into()));
+            return Err(Error::invalid_input(
+                "tensors with a batch dimension to concat",
+                "scalars",
+            ));
         }
         if parts.len() == 1 {
             return Ok(first.clone());
@@ -177,13 +187,14 @@ impl Tensor {
         let mut batch = 0usize;
         for (i, p) in parts.iter().enumerate() {
             if p.dtype != first.dtype || p.shape.len() != first.shape.len() || p.shape[1..] != first.shape[1..] {
-                return Err(Error::InvalidInput(format!(
-                    "concat: part {i} is {} {}, part 0 is {} {} (all but the first dimension must match)",
-                    p.dtype,
-                    fmt_shape(&p.shape),
-                    first.dtype,
-                    fmt_shape(&first.shape)
-                )));
+                return Err(Error::invalid_input(
+                    format!(
+                        "parts like part 0, {} {} (all but the first dimension must match)",
+                        first.dtype,
+                        fmt_shape(&first.shape)
+                    ),
+                    format!("part {i} of {} {}", p.dtype, fmt_shape(&p.shape)),
+                ));
             }
             batch += p.shape[0];
         }
@@ -207,11 +218,12 @@ impl Tensor {
         let batch = *self
             .shape
             .first()
-            .ok_or_else(|| Error::InvalidInput("cannot split a scalar".into()))?;
+            .ok_or_else(|| Error::invalid_input("a tensor with a batch dimension to split", "a scalar"))?;
         if sizes.iter().sum::<usize>() != batch {
-            return Err(Error::InvalidInput(format!(
-                "split sizes {sizes:?} do not add up to the batch dimension {batch}"
-            )));
+            return Err(Error::invalid_input(
+                format!("split sizes adding up to the batch dimension {batch}"),
+                format!("{sizes:?}"),
+            ));
         }
         let row = self.data.len().checked_div(batch).unwrap_or(0);
         let mut at = 0;
@@ -235,11 +247,10 @@ impl Tensor {
         if self.dtype == want {
             Ok(())
         } else {
-            Err(Error::InvalidInput(format!(
-                "tensor is {} {}, read as {want}",
-                self.dtype,
-                fmt_shape(&self.shape)
-            )))
+            Err(Error::invalid_input(
+                format!("a {want} tensor"),
+                format!("{} {}", self.dtype, fmt_shape(&self.shape)),
+            ))
         }
     }
 }
@@ -247,11 +258,14 @@ impl Tensor {
 fn check_len(dtype: DType, shape: &[usize], len: usize) -> Result<()> {
     match element_count(shape) {
         Some(n) if n == len => Ok(()),
-        _ => Err(Error::InvalidInput(format!(
-            "{dtype} {} needs {} elements, got {len}",
-            fmt_shape(shape),
-            element_count(shape).map_or("too many".to_string(), |n| n.to_string())
-        ))),
+        _ => Err(Error::invalid_input(
+            format!(
+                "{} elements for {dtype} {}",
+                element_count(shape).map_or("too many".to_string(), |n| n.to_string()),
+                fmt_shape(shape)
+            ),
+            format!("{len}"),
+        )),
     }
 }
 
@@ -283,7 +297,7 @@ mod nd {
         /// The tensor as an owned ndarray array.
         pub fn to_array<T: Element>(&self) -> Result<ArrayD<T>> {
             ArrayD::from_shape_vec(self.shape.to_vec(), self.to_vec::<T>()?)
-                .map_err(|e| Error::InvalidInput(format!("to_array: {e}")))
+                .map_err(|e| Error::invalid_input("data matching the array shape", e.to_string()))
         }
     }
 

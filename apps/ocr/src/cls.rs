@@ -26,11 +26,11 @@ pub fn orientation(probs: &Tensor) -> accelrt::Result<Orientation> {
     let p = match (probs.shape(), probs.as_slice::<f32>()) {
         ([1, 2], Ok(p)) => p,
         _ => {
-            return Err(accelrt::Error::InvalidInput(format!(
-                "classifier output: expected f32 [1, 2] (0°, 180°), got {} {:?}",
-                probs.dtype(),
-                probs.shape()
-            )))
+            return Err(accelrt::Error::invalid_named(
+                "classifier output",
+                "f32 [1, 2] (0°, 180°)",
+                format!("{} {:?}", probs.dtype(), probs.shape()),
+            ))
         }
     };
     let turned = p[1] > p[0];

@@ -13,7 +13,7 @@ pub fn crop_line(image: &RgbImage, quad: &Quad) -> accelrt::Result<RgbImage> {
     let (w, h) = (quad.width().round().max(1.0), quad.height().round().max(1.0));
     let to = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)];
     let projection = Projection::from_control_points(quad.0, to)
-        .ok_or_else(|| accelrt::Error::InvalidInput(format!("text box {:?} is degenerate: no crop", quad.0)))?;
+        .ok_or_else(|| accelrt::Error::invalid_named("text box", "a box with an area", format!("{:?}", quad.0)))?;
     // Outside the image (a box touching an edge), PaddleOCR replicates the border; the nearest
     // corner's colour is the background there, close enough for a line's margin.
     let (cx, cy) = quad.0[0];

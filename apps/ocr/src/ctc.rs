@@ -120,13 +120,15 @@ impl CtcDecoder {
     }
 
     fn shape_error(&self, probs: &Tensor) -> accelrt::Error {
-        accelrt::Error::InvalidInput(format!(
-            "recogniser output: expected f32 [N, T, {}] (blank, {} characters, space), got {} {:?}",
-            self.classes(),
-            self.classes.len() - 1,
-            probs.dtype(),
-            probs.shape()
-        ))
+        accelrt::Error::invalid_named(
+            "recogniser output",
+            format!(
+                "f32 [N, T, {}] (blank, {} characters, space)",
+                self.classes(),
+                self.classes.len() - 1
+            ),
+            format!("{} {:?}", probs.dtype(), probs.shape()),
+        )
     }
 }
 

@@ -61,7 +61,7 @@ pub struct DetInput {
 pub fn load_image(path: &Path) -> accelrt::Result<RgbImage> {
     image::open(path)
         .map(|i| i.to_rgb8())
-        .map_err(|e| accelrt::Error::InvalidInput(format!("cannot read image {}: {e}", path.display())))
+        .map_err(|e| accelrt::Error::invalid_input("a readable PNG or JPEG image", format!("{} ({e})", path.display())))
 }
 
 fn round32(v: f32) -> u32 {
@@ -72,9 +72,7 @@ fn round32(v: f32) -> u32 {
 pub fn det_input(img: &RgbImage, fit: Fit) -> accelrt::Result<DetInput> {
     let (w, h) = img.dimensions();
     if w == 0 || h == 0 {
-        return Err(accelrt::Error::InvalidInput(format!(
-            "image is {w}x{h}; expected a non-empty image"
-        )));
+        return Err(accelrt::Error::invalid_input("a non-empty image", format!("{w}x{h}")));
     }
     let (rw, rh, cw, ch) = match fit {
         Fit::Within(max) | Fit::Square(max) if max < 32 => {
@@ -131,10 +129,11 @@ pub struct TextBox {
 pub(crate) fn map_size(prob: &Tensor) -> accelrt::Result<(usize, usize)> {
     match prob.shape() {
         [1, 1, h, w] | [h, w] => Ok((*h, *w)),
-        other => Err(accelrt::Error::InvalidInput(format!(
-            "probability map: expected f32 [1, 1, H, W] or [H, W], got {} {other:?}",
-            prob.dtype()
-        ))),
+        other => Err(accelrt::Error::invalid_named(
+            "probability map",
+            "f32 [1, 1, H, W] or [H, W]",
+            format!("{} {other:?}", prob.dtype()),
+        )),
     }
 }
 

@@ -16,9 +16,11 @@ pub fn scaled_width(w: u32, h: u32, height: u32) -> u32 {
 pub fn resize_normalise(crop: &RgbImage, height: u32, content: u32, width: u32) -> accelrt::Result<Tensor> {
     let (w, h) = crop.dimensions();
     if w == 0 || h == 0 || height == 0 || width == 0 {
-        return Err(accelrt::Error::InvalidInput(format!(
-            "line crop is {w}x{h} for a {width}x{height} input; expected non-empty sizes"
-        )));
+        return Err(accelrt::Error::invalid_named(
+            "line crop",
+            format!("a non-empty crop for a {width}x{height} input"),
+            format!("{w}x{h}"),
+        ));
     }
     let rw = content.clamp(1, width);
     let resized = image::imageops::resize(crop, rw, height, FilterType::Triangle);

@@ -46,7 +46,10 @@ impl ImageSource {
         match self {
             ImageSource::Path(p) => crate::detect::load_image(&p),
             ImageSource::Encoded(bytes) => image::load_from_memory(&bytes).map(|i| i.to_rgb8()).map_err(|e| {
-                accelrt::Error::InvalidInput(format!("cannot decode {} bytes as an image: {e}", bytes.len()))
+                accelrt::Error::invalid_input(
+                    "a PNG or JPEG image",
+                    format!("{} bytes that do not decode ({e})", bytes.len()),
+                )
             }),
             ImageSource::Image(img) => Ok(img),
         }
@@ -55,8 +58,9 @@ impl ImageSource {
 
 /// The PNG and JPEG files in `dir`, sorted by name, at most `limit` of them: a folder of images to read.
 pub fn image_files(dir: &Path, limit: usize) -> accelrt::Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| accelrt::Error::InvalidInput(format!("cannot read {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        accelrt::Error::invalid_input("a readable folder of images", format!("{} ({e})", dir.display()))
+    })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {

@@ -221,7 +221,7 @@ fn the_sequential_baseline_gives_the_pipelines_results() {
         assert_same(&want, &got, &format!("image {i}: pipeline vs sequential"));
     }
     let err = naive.run(ImageSource::Encoded(vec![1, 2, 3])).unwrap_err();
-    assert!(err.to_string().contains("cannot decode"), "{err}");
+    assert!(err.to_string().contains("do not decode"), "{err}");
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn bad_images_fail_alone_naming_the_stage() {
         lines_read(&pages()[2], results[4].as_ref().unwrap()),
         pages()[2].lines.len()
     );
-    for (i, want) in [(1, "cannot decode"), (2, "no/such/image.png"), (3, "0x0")] {
+    for (i, want) in [(1, "do not decode"), (2, "no/such/image.png"), (3, "0x0")] {
         match &results[i] {
             Err(Error::Stage { stage, source }) => {
                 assert_eq!(stage, "decode", "input {i}");
@@ -289,7 +289,7 @@ fn errors_and_panics_around_the_ocr_stages_resolve_every_task() {
         .runtime("ocr", shared().clone(), 4)
         .stage("check", 1, |out: OcrOutput| {
             if out.lines.is_empty() {
-                return Err(Error::InvalidInput("no text found".into()));
+                return Err(Error::invalid_input("an image with text", "none found"));
             }
             Ok(out)
         })
@@ -369,7 +369,7 @@ fn shutdown_mid_dataset_resolves_every_input() {
         scope.spawn(move || {
             if rx.recv().is_ok() {
                 // Closes admission, then runs what was accepted to the end.
-                p.shutdown();
+                p.shutdown_blocking();
             }
         });
         dataset::ordered_blocking(p, inputs, 2)

@@ -1,13 +1,12 @@
 //! [`CudaBackend`]: the [`accelrt::Backend`] that runs a [`CudaModel`] on one GPU.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use accelrt::trace::{Phase, Track};
-use accelrt::{Backend, BatchInfo, DType, Error, ModelSpec, Result, Tensor, Timeline};
+use accelrt::{Backend, BatchInfo, DType, DeviceTimes, Error, ModelSpec, Result, Tensor, Timeline};
 use cudarc::driver::CudaStream;
 
-use crate::device::CudaDevice;
+use crate::device::{duration_ms, CudaDevice};
 use crate::error::CudaError;
 use crate::layout::SlotLayout;
 use crate::memory::{d2h, h2d};
@@ -36,6 +35,7 @@ pub struct CudaBackend<M: CudaModel> {
     layout: SlotLayout,
     timeline: Option<Timeline>,
     blocking_sync: bool,
+    device_timing: bool,
 }
 
 /// Settings of a [`CudaBackend`], checked in [`build`](CudaBackendBuilder::build).
@@ -45,6 +45,7 @@ pub struct CudaBackendBuilder<M: CudaModel> {
     ordinal: usize,
     timeline: Option<Timeline>,
     blocking_sync: bool,
+    device_timing: bool,
 }
 
 impl<M: CudaModel> CudaBackend<M> {
@@ -55,6 +56,7 @@ impl<M: CudaModel> CudaBackend<M> {
             ordinal: 0,
             timeline: None,
             blocking_sync: false,
+            device_timing: true,
         }
     }
 
@@ -90,6 +92,14 @@ impl<M: CudaModel> CudaBackendBuilder<M> {
         self
     }
 
+    /// Measures each batch's H2D, compute and D2H with CUDA events, for
+    /// [`Stats`](accelrt::Stats) (default on: four event records per batch, microseconds).
+    /// A [`timeline`](Self::timeline) turns it on regardless.
+    pub fn device_timing(mut self, on: bool) -> Self {
+        self.device_timing = on;
+        self
+    }
+
     /// Completion threads sleep on their event instead of spinning (default false: spinning,
     /// CUDA's own default, has the lowest latency but keeps a core busy per instance).
     pub fn blocking_sync(mut self, on: bool) -> Self {
@@ -112,6 +122,7 @@ impl<M: CudaModel> CudaBackendBuilder<M> {
             model: self.model,
             device,
             layout,
+            device_timing: self.device_timing || self.timeline.is_some(),
             timeline: self.timeline,
             blocking_sync: self.blocking_sync,
         })
@@ -138,7 +149,6 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
     type Instance = CudaInstance<M::Instance>;
     type Slot = CudaSlot<M::Scratch>;
     /// `submit` only enqueues copies and kernels on the slot's stream.
-    const SUBMIT_ON_WORKER: bool = true;
 
     fn spec(&self) -> &ModelSpec {
         self.model.spec()
@@ -172,7 +182,7 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
             &self.device,
             &self.layout,
             max_batch,
-            self.timeline.is_some(),
+            self.device_timing,
             self.blocking_sync,
             &name,
         )?;
@@ -192,16 +202,16 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
             capacity: max_batch,
             items: 0,
             batch: 0,
+            times: None,
         })
     }
 
     fn prepare(&self, slot: &mut Self::Slot, batch: &BatchInfo, inputs: Vec<Tensor>) -> Result<()> {
         if inputs.len() > slot.capacity {
-            return Err(Error::InvalidInput(format!(
-                "cuda: a batch of {} exceeds the slot's {}",
-                inputs.len(),
-                slot.capacity
-            )));
+            return Err(Error::invalid_input(
+                format!("a batch of at most {} (the slot's size)", slot.capacity),
+                format!("a batch of {}", inputs.len()),
+            ));
         }
         let item = self.layout.input.bytes();
         // Waits for the slot's previous H2D (long finished: its batch completed) and writes
@@ -210,10 +220,10 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
         for (t, dst) in inputs.iter().zip(staging.chunks_exact_mut(item.max(1))) {
             let src = t.bytes();
             if src.len() != item {
-                return Err(Error::InvalidInput(format!(
-                    "cuda: input has {} bytes, an item is {item}",
-                    src.len()
-                )));
+                return Err(Error::invalid_input(
+                    format!("{item} bytes per item"),
+                    format!("{} bytes", src.len()),
+                ));
             }
             dst[..item].copy_from_slice(src);
         }
@@ -255,6 +265,7 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
             &mut slot.host_out,
             slot.items * self.layout.output.bytes(),
         )?;
+        record(3)?;
         slot.events
             .done
             .record(stream)
@@ -262,20 +273,39 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
         Ok(())
     }
 
-    fn complete(&self, slot: &mut Self::Slot) -> Result<Vec<Tensor>> {
+    fn complete(&self, slot: &mut Self::Slot) -> Result<Vec<Result<Tensor>>> {
         // An asynchronous fault in this batch's kernels (or a copy) surfaces here.
         slot.events
             .done
             .synchronize()
             .map_err(CudaError::call("batch execution"))?;
-        if let (Some(timeline), Some(ev)) = (&self.timeline, &slot.events.phases) {
-            let at = |e| self.device.instant_of(e);
-            let t: [Instant; 4] = [at(&ev[0])?, at(&ev[1])?, at(&ev[2])?, at(&slot.events.done)?];
-            for (i, (name, phase)) in [("h2d", Phase::H2D), ("compute", Phase::Compute), ("d2h", Phase::D2H)]
-                .into_iter()
-                .enumerate()
-            {
-                timeline.record(Track::Engine(name.to_string()), phase, slot.batch, t[i], t[i + 1]);
+        slot.times = None;
+        if let Some(ev) = &slot.events.phases {
+            let between = |a: usize, b: usize| {
+                ev[a]
+                    .elapsed_ms(&ev[b])
+                    .map(duration_ms)
+                    .map_err(CudaError::call("event elapsed time"))
+            };
+            let times = DeviceTimes {
+                h2d: between(0, 1)?,
+                compute: between(1, 2)?,
+                d2h: between(2, 3)?,
+            };
+            slot.times = Some(times);
+            if let Some(timeline) = &self.timeline {
+                // One anchored instant per batch; the phases follow from the batch's own events.
+                let t0 = self.device.instant_of(&ev[0])?;
+                let t1 = t0 + times.h2d;
+                let t2 = t1 + times.compute;
+                let t3 = t2 + times.d2h;
+                for (name, phase, start, end) in [
+                    ("h2d", Phase::H2D, t0, t1),
+                    ("compute", Phase::Compute, t1, t2),
+                    ("d2h", Phase::D2H, t2, t3),
+                ] {
+                    timeline.record(Track::Engine(name.to_string()), phase, slot.batch, start, end);
+                }
             }
         }
         let out = &self.layout.output;
@@ -284,7 +314,11 @@ impl<M: CudaModel> Backend for CudaBackend<M> {
         let mut shape = vec![slot.items];
         shape.extend_from_slice(&out.item_shape);
         let all = tensor_from_bytes(out.dtype, shape, &host[..bytes])?;
-        all.split(&vec![1; slot.items])
+        Ok(all.split(&vec![1; slot.items])?.into_iter().map(Ok).collect())
+    }
+
+    fn device_times(&self, slot: &Self::Slot) -> Option<DeviceTimes> {
+        slot.times
     }
 }
 
@@ -299,11 +333,11 @@ pub fn validate_input<M: CudaModel>(model: &M, input: &Tensor) -> Result<()> {
         .ok_or_else(|| Error::Config("cuda: the model has no input".into()))?;
     spec.check("input", input)?;
     if input.shape().first() != Some(&1) {
-        return Err(Error::InvalidInput(format!(
-            "input \"{}\": one item per request, got a batch of {}",
-            spec.name,
-            input.batch_size()
-        )));
+        return Err(Error::invalid_named(
+            spec.name.clone(),
+            "one item per request",
+            format!("a batch of {}", input.batch_size()),
+        ));
     }
     model.check(input)
 }

@@ -1,7 +1,14 @@
 //! [`CudaDevice`]: one GPU, opened by ordinal, with the clock anchor that turns CUDA event
 //! timestamps into [`Instant`]s for an [`accelrt::Timeline`].
+//!
+//! CUDA reports event times only as f32 milliseconds between two events. Measured from one
+//! event recorded when the device opened, that loses resolution as the process ages (about
+//! 0.25 ms after an hour). So the anchor is re-recorded whenever it is older than
+//! [`REANCHOR_AFTER`]: every conversion then spans at most about a second plus one batch's
+//! latency (sub-microsecond f32 resolution), and batch phases are measured between the batch's
+//! own events.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cudarc::driver::{result, sys, CudaContext, CudaEvent, CudaStream};
@@ -17,7 +24,17 @@ pub struct CudaDevice {
     ctx: Arc<CudaContext>,
     name: String,
     compute_capability: (i32, i32),
-    anchor: Arc<Anchor>,
+    clock: Arc<Clock>,
+}
+
+/// How old the anchor may get before a conversion re-records it.
+const REANCHOR_AFTER: Duration = Duration::from_secs(1);
+
+/// The anchor and the otherwise idle stream it is recorded on.
+struct Clock {
+    stream: Arc<CudaStream>,
+    /// Held while converting: a re-record must not move the anchor under a reader.
+    anchor: Mutex<Anchor>,
 }
 
 /// A CUDA event recorded at a known host instant: device time `t` (ms since the event) maps
@@ -25,6 +42,38 @@ pub struct CudaDevice {
 struct Anchor {
     event: CudaEvent,
     instant: Instant,
+}
+
+impl Anchor {
+    /// Records `event` on the idle `stream` and notes the host instant it completes at: an
+    /// event on an otherwise idle stream completes as soon as it is recorded, so the instant
+    /// right after its synchronize is its device time (to within the wake-up latency, a few
+    /// microseconds).
+    fn record(event: CudaEvent, stream: &Arc<CudaStream>) -> CudaResult<Anchor> {
+        event.record(stream).map_err(CudaError::call("record event"))?;
+        event.synchronize().map_err(CudaError::call("synchronize event"))?;
+        Ok(Anchor {
+            event,
+            instant: Instant::now(),
+        })
+    }
+}
+
+/// `base` moved by `ms` milliseconds, either way (an event recorded before the anchor has a
+/// negative offset).
+pub(crate) fn offset(base: Instant, ms: f32) -> Instant {
+    let d = Duration::from_secs_f64(f64::from(ms.abs()) / 1e3);
+    if ms >= 0.0 {
+        base + d
+    } else {
+        base.checked_sub(d).unwrap_or(base)
+    }
+}
+
+/// The time between two events as a `Duration` (negative or NaN readings, which CUDA does not
+/// give for events recorded in order on one stream, become zero).
+pub(crate) fn duration_ms(ms: f32) -> Duration {
+    Duration::from_secs_f64(f64::from(ms.max(0.0)) / 1e3)
 }
 
 impl CudaDevice {
@@ -59,21 +108,19 @@ impl CudaDevice {
         let compute_capability = ctx
             .compute_capability()
             .map_err(CudaError::call("query compute capability"))?;
-        // The anchor: an event on an otherwise idle stream completes as soon as it is recorded,
-        // so the host instant right after its synchronize is its device time (to within the
-        // wake-up latency, a few microseconds, the same for every interval).
         let stream = ctx.new_stream().map_err(CudaError::call("create stream"))?;
         let event = ctx
             .new_event(Some(sys::CUevent_flags::CU_EVENT_DEFAULT))
             .map_err(CudaError::call("create event"))?;
-        event.record(&stream).map_err(CudaError::call("record event"))?;
-        event.synchronize().map_err(CudaError::call("synchronize event"))?;
-        let instant = Instant::now();
+        let anchor = Anchor::record(event, &stream)?;
         Ok(CudaDevice {
             ctx,
             name,
             compute_capability,
-            anchor: Arc::new(Anchor { event, instant }),
+            clock: Arc::new(Clock {
+                stream,
+                anchor: Mutex::new(anchor),
+            }),
         })
     }
 
@@ -114,12 +161,20 @@ impl CudaDevice {
     }
 
     pub(crate) fn instant_of(&self, event: &CudaEvent) -> CudaResult<Instant> {
-        let ms = self
-            .anchor
+        let clock = &self.clock;
+        let mut anchor = clock.anchor.lock().unwrap_or_else(|p| p.into_inner());
+        if anchor.instant.elapsed() > REANCHOR_AFTER {
+            let event = self
+                .ctx
+                .new_event(Some(sys::CUevent_flags::CU_EVENT_DEFAULT))
+                .map_err(CudaError::call("create event"))?;
+            *anchor = Anchor::record(event, &clock.stream)?;
+        }
+        let ms = anchor
             .event
             .elapsed_ms(event)
             .map_err(CudaError::call("event elapsed time"))?;
-        Ok(self.anchor.instant + Duration::from_secs_f64(f64::from(ms.max(0.0)) / 1e3))
+        Ok(offset(anchor.instant, ms))
     }
 }
 
@@ -130,5 +185,32 @@ impl std::fmt::Debug for CudaDevice {
             .field("name", &self.name)
             .field("compute_capability", &self.compute_capability)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_go_both_ways_and_durations_never_go_negative() {
+        let base = Instant::now() + Duration::from_secs(10);
+        assert_eq!(offset(base, 1.5), base + Duration::from_micros(1500));
+        assert_eq!(offset(base, -2.0), base - Duration::from_millis(2));
+        assert_eq!(duration_ms(0.25), Duration::from_micros(250));
+        assert_eq!(duration_ms(-0.1), Duration::ZERO);
+        assert_eq!(duration_ms(f32::NAN), Duration::ZERO);
+    }
+
+    #[test]
+    fn within_a_reanchor_period_f32_milliseconds_resolve_a_microsecond() {
+        // The longest span converted: the re-anchor period plus a generous batch latency.
+        let span_ms = (REANCHOR_AFTER + Duration::from_secs(1)).as_secs_f32() * 1e3;
+        let step = |ms: f32| f32::from_bits(ms.to_bits() + 1) - ms; // one f32 step up
+        let step_ms = step(span_ms);
+        assert!(step_ms < 1e-3, "f32 step at {span_ms} ms is {step_ms} ms");
+        // Measured from the device's opening instead, an hour in, it would not.
+        let hour_ms = 3600.0f32 * 1e3;
+        assert!(step(hour_ms) > 1e-3);
     }
 }

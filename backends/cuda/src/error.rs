@@ -21,8 +21,8 @@ pub enum CudaError {
     LibraryMissing {
         /// Which library, e.g. `"the CUDA driver (libcuda.so)"`.
         library: &'static str,
-        /// What to install or set.
-        hint: &'static str,
+        /// Where it was looked for, and what to install or set.
+        hint: String,
     },
     /// The driver loaded but there is no device with the requested ordinal.
     #[error("no CUDA device with ordinal {ordinal}: {count} device(s) visible")]

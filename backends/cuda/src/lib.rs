@@ -25,11 +25,19 @@
 //! - [`PinnedBuffer`], [`DeviceBuffer`], [`copy_h2d`], [`copy_d2h`]: the buffers and copies,
 //!   for models and benchmarks.
 //! - [`kernels`]: the kernel sources and [`kernels::compile`] (NVRTC, no GPU needed).
+//! - [`Burst`]: how benchmarks and tests size a runtime's queue for a burst of requests.
 //!
 //! ## Without a GPU
 //! The crate builds with no CUDA toolkit: the driver, NVRTC and cuBLAS are loaded at run
 //! time. When one is missing, building a backend returns
-//! [`accelrt::Error::DeviceUnavailable`] with what to install; it never panics.
+//! [`accelrt::Error::DeviceUnavailable`] with what to install; it never panics. [`probe`]
+//! reports what the machine offers.
+//!
+//! ## Finding NVRTC and cuBLAS
+//! Before cudarc loads them, the backend looks for the versions the driver supports
+//! ([`driver_version`], [`wanted_majors`]) in `ACCELRT_CUDA_LIB_DIRS`, on the system loader's
+//! path, in CUDA toolkits and in NVIDIA's Python wheels (`nvidia/cu13/lib`), and loads what it
+//! finds by path ([`library_source`] says from where).
 //!
 //! ## CUDA versions
 //! The default feature `cuda-12` uses CUDA 12.8 bindings (drivers for CUDA 12 or later);
@@ -43,25 +51,31 @@
 compile_error!("accelrt-cuda needs one CUDA version feature: `cuda-12` (default) or `cuda-13`");
 
 mod backend;
+mod burst;
 mod device;
 mod error;
 mod ffi;
 mod layout;
+mod libraries;
 mod memory;
 mod model;
 mod models;
+mod probe;
 mod slot;
 
 pub mod kernels;
 
 pub use backend::{validate_input, CudaBackend, CudaBackendBuilder, CudaInstance};
+pub use burst::Burst;
 pub use device::CudaDevice;
 pub use error::{CudaError, CudaResult};
-pub use ffi::load_library;
+pub use ffi::{driver_version, library_source, load_library, LibrarySource};
 pub use layout::{ItemLayout, SlotLayout};
+pub use libraries::{binding_major, wanted_majors, CudaLibrary, Found, Search, LIB_DIRS_ENV};
 pub use memory::{copy_d2h, copy_h2d, copy_h2d_pageable, DeviceBuffer, HostAccess, PinnedBuffer};
 pub use model::{CudaModel, Launch};
 pub use models::{Activation, Linear, Mlp, Preprocess};
+pub use probe::{probe, Probe, Requirement};
 pub use slot::CudaSlot;
 
 /// The cudarc version this crate is built against, re-exported so models use the same types.

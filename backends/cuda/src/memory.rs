@@ -161,6 +161,22 @@ impl DeviceBuffer {
         Ok(out)
     }
 
+    /// Enqueues setting every byte of the buffer to `value` on `stream` (`0xFF` makes every
+    /// f32 a NaN: tests poison outputs with it so an element a kernel never writes shows).
+    pub fn fill_bytes(&mut self, stream: &Arc<CudaStream>, value: u8) -> accelrt::Result<()> {
+        stream
+            .context()
+            .bind_to_thread()
+            .map_err(CudaError::call("bind context"))?;
+        let len = self.buf.len();
+        let (dptr, _guard) = self.buf.device_ptr_mut(stream);
+        // SAFETY: `dptr` is the start of this buffer's allocation of `len` bytes; the memset
+        // writes exactly that range, ordered on `stream` like every other use of the buffer.
+        unsafe { result::memset_d8_async(dptr, value, len, stream.cu_stream()) }
+            .map_err(CudaError::call("fill device memory"))?;
+        Ok(())
+    }
+
     /// The element type.
     pub fn dtype(&self) -> DType {
         self.dtype

@@ -27,12 +27,16 @@ pub struct CudaSlot<S> {
     pub(crate) items: usize,
     /// The current batch's id, for the timeline.
     pub(crate) batch: u64,
+    /// The device times of the batch that completed last (`None` without timing events).
+    pub(crate) times: Option<accelrt::DeviceTimes>,
 }
 
-/// The events recorded on a slot's stream. `done` is what completion waits on; the three
-/// phase events exist only when a timeline is recorded (timing events cost a little more).
+/// The events recorded on a slot's stream. `done` is what completion waits on; the four
+/// phase events (before H2D, before the kernels, before D2H, after D2H) exist only when
+/// device timing is on. Phases are measured between a batch's own events, so their resolution
+/// does not depend on how long the device has been open.
 pub(crate) struct SlotEvents {
-    pub(crate) phases: Option<[CudaEvent; 3]>,
+    pub(crate) phases: Option<[CudaEvent; 4]>,
     pub(crate) done: CudaEvent,
 }
 
@@ -126,13 +130,16 @@ impl SlotEvents {
         let event = |flags| ctx.new_event(Some(flags)).map_err(CudaError::call("create event"));
         // Blocking sync makes the completion thread sleep instead of spinning: less CPU,
         // some tens of microseconds more latency per batch.
-        let done_flags = match (timing, blocking_sync) {
-            (_, true) => CU_EVENT_BLOCKING_SYNC,
-            (true, false) => CU_EVENT_DEFAULT,
-            (false, false) => CU_EVENT_DISABLE_TIMING,
+        // `done` is only waited on, never timed (the last phase event is). cudarc takes one
+        // flag, so a blocking-sync event keeps its (cheap) timing.
+        let done_flags = if blocking_sync {
+            CU_EVENT_BLOCKING_SYNC
+        } else {
+            CU_EVENT_DISABLE_TIMING
         };
         let phases = if timing {
             Some([
+                event(CU_EVENT_DEFAULT)?,
                 event(CU_EVENT_DEFAULT)?,
                 event(CU_EVENT_DEFAULT)?,
                 event(CU_EVENT_DEFAULT)?,

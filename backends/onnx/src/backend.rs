@@ -1,10 +1,16 @@
 //! [`OnnxBackend`]: the [`accelrt::Backend`] implementation on ONNX Runtime.
 //!
 //! ONNX Runtime on the CPU is a synchronous device: `prepare` concatenates the batch on a
-//! preparation worker, `submit` runs the session on the instance thread, and `complete` only
-//! hands over what `submit` produced.
+//! preparation worker, `submit` does nothing, and `complete` runs the session on the
+//! instance's completion thread (the engine's contract: work that blocks goes in `complete`),
+//! so preparation goes on while a session computes.
+//!
+//! Requests are batched by shape ([`Backend::batch_key`] hashes every input's non-batch
+//! dimensions), so a batch is always one concatenated run. If a batched run fails, its
+//! members are run again one by one, so a request ONNX Runtime refuses fails alone.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,7 +23,9 @@ use crate::OnnxError;
 
 /// What to do when one batch holds inputs whose non-batch dimensions differ (images of
 /// different sizes, say). They cannot be concatenated, and padding would change what a model
-/// like a text detector outputs, so accelrt never pads.
+/// like a text detector outputs, so accelrt never pads. The runtime batches by shape (the
+/// backend's batch key), so this only matters when a caller overrides the key
+/// (`RunOptions::batch_key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum MixedShapes {
@@ -118,6 +126,7 @@ impl OnnxBackend {
                 .map(|(i, inputs)| Run {
                     members: vec![(i, 0)],
                     inputs,
+                    singles: Vec::new(),
                 })
                 .collect());
         }
@@ -141,12 +150,11 @@ impl OnnxBackend {
                     )
                 })
                 .collect();
-            return Err(accelrt::Error::InvalidInput(format!(
-                "one batch holds inputs of {} different shapes ({}); with MixedShapes::Refuse all requests of a \
-                 batch must share every dimension but the first: resize them to one size or use max_batch(1)",
-                groups.len(),
-                shapes.join(", ")
-            )));
+            return Err(accelrt::Error::invalid_input(
+                "requests of one shape per batch (MixedShapes::Refuse: resize inputs to one size, keep the \
+                 default batch key, or use max_batch(1))",
+                format!("{} different shapes ({})", groups.len(), shapes.join(", ")),
+            ));
         }
         let mut slots: Vec<Option<Vec<Tensor>>> = inputs.into_iter().map(Some).collect();
         groups
@@ -163,6 +171,8 @@ impl OnnxBackend {
                         .map(|(&i, r)| (i, r[0].batch_size()))
                         .collect(),
                     inputs,
+                    // Kept (cheap clones) to run the members alone if the batched run fails.
+                    singles: if reqs.len() > 1 { reqs } else { Vec::new() },
                 })
             })
             .collect()
@@ -187,19 +197,53 @@ impl std::fmt::Debug for OnnxBackend {
 struct Run {
     members: Vec<(usize, usize)>,
     inputs: Vec<Tensor>,
+    /// With several members: each member's own inputs, to run alone if the batch fails.
+    singles: Vec<Vec<Tensor>>,
 }
 
-/// One instance: its own session (`Session::run` needs `&mut`).
+/// The instance's session. `Session::run` needs `&mut`; the instance's completion thread is
+/// the only one that runs it, so the lock is never contended.
+type SharedSession = Arc<Mutex<OnnxSession>>;
+
+/// One instance: its own session.
 #[derive(Debug)]
 pub struct OnnxInstance {
-    session: OnnxSession,
+    session: SharedSession,
 }
 
-/// A batch in flight: the planned runs, then each request's outputs.
-#[derive(Debug, Default)]
+/// A batch in flight: the planned runs, and the session of the instance the slot belongs to.
+#[derive(Debug)]
 pub struct OnnxSlot {
+    session: SharedSession,
     runs: Vec<Run>,
-    outputs: Vec<Option<Vec<Tensor>>>,
+    len: usize,
+}
+
+impl OnnxBackend {
+    /// Runs one planned run and splits its outputs per member.
+    fn run_one(&self, session: &mut OnnxSession, run: &Run) -> accelrt::Result<Vec<Vec<Tensor>>> {
+        let outputs = session.run_checked(&run.inputs)?;
+        if run.members.len() == 1 {
+            return Ok(vec![outputs]);
+        }
+        let sizes: Vec<usize> = run.members.iter().map(|&(_, n)| n).collect();
+        let rows: usize = sizes.iter().sum();
+        let mut per_request: Vec<Vec<Tensor>> = vec![Vec::with_capacity(outputs.len()); sizes.len()];
+        for (spec, out) in self.spec.outputs.iter().zip(&outputs) {
+            let parts = out.split(&sizes).map_err(|_| {
+                OnnxError::Run(format!(
+                    "output \"{}\" has first dimension {}, expected {rows} (the batch's rows); this model's \
+                     outputs do not follow its batch dimension: build the runtime with max_batch(1)",
+                    spec.name,
+                    out.batch_size()
+                ))
+            })?;
+            for (req, part) in per_request.iter_mut().zip(parts) {
+                req.push(part);
+            }
+        }
+        Ok(per_request)
+    }
 }
 
 impl Backend for OnnxBackend {
@@ -228,56 +272,79 @@ impl Backend for OnnxBackend {
             Some(s) => s,
             None => OnnxSession::create(&self.model, &self.config, Some(self.intra_threads))?,
         };
-        Ok(OnnxInstance { session })
+        Ok(OnnxInstance {
+            session: Arc::new(Mutex::new(session)),
+        })
     }
 
-    fn new_slot(&self, _instance: &mut OnnxInstance, _max_batch: usize) -> accelrt::Result<OnnxSlot> {
-        Ok(OnnxSlot::default())
+    fn new_slot(&self, instance: &mut OnnxInstance, _max_batch: usize) -> accelrt::Result<OnnxSlot> {
+        Ok(OnnxSlot {
+            session: instance.session.clone(),
+            runs: Vec::new(),
+            len: 0,
+        })
     }
 
     fn prepare(&self, slot: &mut OnnxSlot, _batch: &BatchInfo, inputs: Vec<Vec<Tensor>>) -> accelrt::Result<()> {
         // A slot is reused after failures: start from nothing.
-        slot.outputs.clear();
-        slot.outputs.resize_with(inputs.len(), || None);
+        slot.len = inputs.len();
         slot.runs = self.plan(inputs)?;
         Ok(())
     }
 
-    fn submit(&self, instance: &mut OnnxInstance, slot: &mut OnnxSlot) -> accelrt::Result<()> {
-        for run in std::mem::take(&mut slot.runs) {
-            let outputs = instance.session.run_checked(&run.inputs)?;
-            if let [(i, _)] = run.members[..] {
-                slot.outputs[i] = Some(outputs);
-                continue;
-            }
-            let sizes: Vec<usize> = run.members.iter().map(|&(_, n)| n).collect();
-            let rows: usize = sizes.iter().sum();
-            let mut per_request: Vec<Vec<Tensor>> = vec![Vec::with_capacity(outputs.len()); sizes.len()];
-            for (spec, out) in self.spec.outputs.iter().zip(&outputs) {
-                let parts = out.split(&sizes).map_err(|_| {
-                    OnnxError::Run(format!(
-                        "output \"{}\" has first dimension {}, expected {rows} (the batch's rows); this model's \
-                         outputs do not follow its batch dimension: build the runtime with max_batch(1)",
-                        spec.name,
-                        out.batch_size()
-                    ))
-                })?;
-                for (req, part) in per_request.iter_mut().zip(parts) {
-                    req.push(part);
-                }
-            }
-            for (&(i, _), outs) in run.members.iter().zip(per_request) {
-                slot.outputs[i] = Some(outs);
-            }
-        }
+    /// Nothing to enqueue: ONNX Runtime on the CPU runs synchronously, in `complete`.
+    fn submit(&self, _instance: &mut OnnxInstance, _slot: &mut OnnxSlot) -> accelrt::Result<()> {
         Ok(())
     }
 
-    fn complete(&self, slot: &mut OnnxSlot) -> accelrt::Result<Vec<Vec<Tensor>>> {
-        std::mem::take(&mut slot.outputs)
+    fn complete(&self, slot: &mut OnnxSlot) -> accelrt::Result<Vec<accelrt::Result<Vec<Tensor>>>> {
+        let mut results: Vec<Option<accelrt::Result<Vec<Tensor>>>> = (0..slot.len).map(|_| None).collect();
+        let mut session = slot.session.lock();
+        for run in std::mem::take(&mut slot.runs) {
+            match self.run_one(&mut session, &run) {
+                Ok(outs) => {
+                    for (&(i, _), out) in run.members.iter().zip(outs) {
+                        results[i] = Some(Ok(out));
+                    }
+                }
+                Err(e) if run.singles.is_empty() => results[run.members[0].0] = Some(Err(e)),
+                Err(e) => {
+                    // One bad request must not fail its neighbours: run each member alone.
+                    tracing::debug!(error = %e, members = run.members.len(), "batched run failed; running members alone");
+                    for (&(i, n), inputs) in run.members.iter().zip(run.singles) {
+                        let single = Run {
+                            members: vec![(i, n)],
+                            inputs,
+                            singles: Vec::new(),
+                        };
+                        results[i] = Some(self.run_one(&mut session, &single).map(|mut o| o.remove(0)));
+                    }
+                }
+            }
+        }
+        Ok(results
             .into_iter()
             .enumerate()
-            .map(|(i, o)| o.ok_or_else(|| accelrt::Error::Internal(format!("request {i} of the batch has no output"))))
-            .collect()
+            .map(|(i, r)| {
+                r.unwrap_or_else(|| {
+                    Err(accelrt::Error::Internal(format!(
+                        "request {i} of the batch has no output"
+                    )))
+                })
+            })
+            .collect())
+    }
+
+    /// Requests batch only with requests whose inputs have the same non-batch dimensions,
+    /// so every batch is one concatenated run.
+    fn batch_key(&self, input: &Vec<Tensor>) -> u64 {
+        if self.batching == Batching::OneByOne {
+            return 0;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for t in input {
+            t.shape().get(1..).unwrap_or(&[]).hash(&mut h);
+        }
+        h.finish()
     }
 }

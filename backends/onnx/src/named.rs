@@ -15,10 +15,10 @@ pub fn inputs_by_name<'a>(
     let mut slots: Vec<Option<Tensor>> = vec![None; spec.inputs.len()];
     for (name, t) in named {
         let i = spec.input_index(name).ok_or_else(|| {
-            accelrt::Error::InvalidInput(format!("unknown input \"{name}\": expected one of {:?}", names()))
+            accelrt::Error::invalid_named(name, format!("one of the inputs {:?}", names()), "an unknown name")
         })?;
         if slots[i].replace(t).is_some() {
-            return Err(accelrt::Error::InvalidInput(format!("input \"{name}\" given twice")));
+            return Err(accelrt::Error::invalid_named(name, "one tensor", "two"));
         }
     }
     slots
@@ -26,11 +26,11 @@ pub fn inputs_by_name<'a>(
         .zip(&spec.inputs)
         .map(|(t, s)| {
             t.ok_or_else(|| {
-                accelrt::Error::InvalidInput(format!(
-                    "input \"{}\" ({s}) is missing: expected inputs {:?}",
-                    s.name,
-                    names()
-                ))
+                accelrt::Error::invalid_named(
+                    s.name.clone(),
+                    format!("{s} (inputs {:?})", names()),
+                    "nothing: it is missing",
+                )
             })
         })
         .collect()

@@ -50,6 +50,8 @@ pub struct SimSlot {
     batch: u64,
     items: usize,
     unit: usize,
+    /// Per request: fails alone on the device (`Faults::fail_item_value`).
+    fails_alone: Vec<bool>,
 }
 
 impl SimBackend {
@@ -117,6 +119,17 @@ impl SimBackend {
         self.config.a * x + self.config.b
     }
 
+    /// Enqueues the slot's H2D, compute and D2H on the engines.
+    fn issue(&self, slot: &SimSlot) {
+        let bytes = slot.items * self.config.len * std::mem::size_of::<f32>();
+        let times = [
+            self.config.h2d.time(bytes),
+            self.config.compute.time(slot.items),
+            self.config.d2h.time(bytes),
+        ];
+        self.device.issue(slot.unit, slot.batch, &slot.mem, times);
+    }
+
     fn first_elements(inputs: &[Tensor]) -> impl Iterator<Item = f32> + '_ {
         inputs
             .iter()
@@ -130,8 +143,6 @@ impl Backend for SimBackend {
     /// The compute unit the instance runs on.
     type Instance = usize;
     type Slot = SimSlot;
-    /// `submit` only queues the slot's H2D on the device.
-    const SUBMIT_ON_WORKER: bool = true;
 
     fn spec(&self) -> &ModelSpec {
         &self.spec
@@ -140,16 +151,19 @@ impl Backend for SimBackend {
     fn validate(&self, input: &Tensor) -> Result<()> {
         self.spec.inputs[0].check("input", input)?;
         if input.shape()[0] != 1 {
-            return Err(Error::InvalidInput(format!(
-                "input \"x\": one item per request, got a batch of {}",
-                input.shape()[0]
-            )));
+            return Err(Error::invalid_named(
+                "x",
+                "one item per request",
+                format!("a batch of {}", input.shape()[0]),
+            ));
         }
         let first = input.as_slice::<f32>()?.first().copied();
         if first.is_some() && first == self.config.faults.invalid_value {
-            return Err(Error::InvalidInput(format!(
-                "input \"x\": value {first:?} is refused (injected fault)"
-            )));
+            return Err(Error::invalid_named(
+                "x",
+                "a value the device accepts",
+                format!("{first:?}, refused by an injected fault"),
+            ));
         }
         Ok(())
     }
@@ -164,6 +178,7 @@ impl Backend for SimBackend {
             batch: 0,
             items: 0,
             unit: *unit,
+            fails_alone: Vec::with_capacity(max_batch),
         })
     }
 
@@ -203,6 +218,9 @@ impl Backend for SimBackend {
         }
         slot.batch = batch.id;
         slot.items = inputs.len();
+        slot.fails_alone.clear();
+        slot.fails_alone
+            .extend(Self::first_elements(&inputs).map(|x| faults.fail_item_value.is_some_and(|v| v == x)));
         hold(
             start,
             self.config.prepare + self.config.prepare_per_item * inputs.len() as u32,
@@ -211,23 +229,36 @@ impl Backend for SimBackend {
     }
 
     fn submit(&self, _unit: &mut usize, slot: &mut SimSlot) -> Result<()> {
-        let bytes = slot.items * self.config.len * std::mem::size_of::<f32>();
-        let times = [
-            self.config.h2d.time(bytes),
-            self.config.compute.time(slot.items),
-            self.config.d2h.time(bytes),
-        ];
-        self.device.issue(slot.unit, slot.batch, &slot.mem, times);
+        if !self.config.synchronous {
+            self.issue(slot);
+        }
         Ok(())
     }
 
-    fn complete(&self, slot: &mut SimSlot) -> Result<Vec<Tensor>> {
+    fn complete(&self, slot: &mut SimSlot) -> Result<Vec<Result<Tensor>>> {
+        if self.config.synchronous {
+            self.issue(slot);
+        }
         slot.mem.done.wait();
         if let Some(msg) = slot.mem.fail.lock().take() {
             return Err(Error::backend_msg(msg));
         }
         let out = slot.mem.host_out.lock().clone();
-        Tensor::new([slot.items, self.config.len], out)?.split(&vec![1; slot.items])
+        let outputs = Tensor::new([slot.items, self.config.len], out)?.split(&vec![1; slot.items])?;
+        Ok(outputs
+            .into_iter()
+            .zip(&slot.fails_alone)
+            .map(|(y, &fail)| {
+                if fail {
+                    Err(Error::backend_msg(format!(
+                        "sim: injected device fault for one request (batch {})",
+                        slot.batch
+                    )))
+                } else {
+                    Ok(y)
+                }
+            })
+            .collect())
     }
 
     fn device_times(&self, slot: &SimSlot) -> Option<DeviceTimes> {

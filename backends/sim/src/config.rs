@@ -57,6 +57,9 @@ pub struct Faults {
     /// A batch holding an input whose first element is this value fails on the device
     /// (every member of that batch fails).
     pub fail_value: Option<f32>,
+    /// The device fails a request whose first element is this value, alone: the rest of its
+    /// batch gets its outputs (a per-request error, as `Backend::complete` allows).
+    pub fail_item_value: Option<f32>,
     /// Every n-th batch fails on the device.
     pub fail_every_nth_batch: Option<u64>,
     /// `prepare` panics for a batch holding an input whose first element is this value.
@@ -94,6 +97,11 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Where to record engine busy intervals.
     pub timeline: Option<Timeline>,
+    /// Drive the device like a synchronous library (ONNX Runtime on the CPU): `submit` only
+    /// records the batch, and `complete` issues the device work and waits for it on the
+    /// instance's completion thread. Default false: `submit` enqueues on the engines and
+    /// returns, like a CUDA stream.
+    pub synchronous: bool,
     /// Keep a log of the inputs each batch carried to the device (see
     /// [`SimBackend::device_log`](crate::SimBackend::device_log)).
     pub log_inputs: bool,
@@ -116,6 +124,7 @@ impl Default for SimConfig {
             compute_units: 1,
             faults: Faults::default(),
             timeline: None,
+            synchronous: false,
             log_inputs: false,
         }
     }
@@ -145,6 +154,12 @@ impl SimConfig {
     /// Logs the inputs that reach the device.
     pub fn with_input_log(mut self) -> Self {
         self.log_inputs = true;
+        self
+    }
+
+    /// Runs the device work inside `complete`, like a synchronous library.
+    pub fn synchronous(mut self) -> Self {
+        self.synchronous = true;
         self
     }
 

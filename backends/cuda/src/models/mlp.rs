@@ -4,11 +4,9 @@
 use std::sync::Arc;
 
 use accelrt::{DType, Dim, Error, ModelSpec, Result, TensorSpec};
-use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaFunction, CudaStream};
 
 use crate::device::CudaDevice;
-use crate::error::CudaError;
 use crate::ffi;
 use crate::kernels::{self, BIAS_ACT_SRC};
 use crate::memory::DeviceBuffer;
@@ -169,7 +167,7 @@ pub struct MlpWeights {
 /// A slot's cuBLAS handle (bound to the slot's stream: one handle per stream, so cuBLAS's
 /// work space is never shared by concurrent kernels) and ping-pong buffers for hidden layers.
 pub struct MlpScratch {
-    blas: CudaBlas,
+    blas: ffi::BlasHandle,
     hidden: [DeviceBuffer; 2],
 }
 
@@ -200,10 +198,7 @@ impl CudaModel for Mlp {
     }
 
     fn new_scratch(&self, _: &mut MlpWeights, stream: &Arc<CudaStream>, max_batch: usize) -> Result<MlpScratch> {
-        let blas = CudaBlas::new(stream.clone()).map_err(|source| CudaError::Blas {
-            what: "create handle",
-            source,
-        })?;
+        let blas = ffi::BlasHandle::new(stream)?;
         // Hidden activations: the widest hidden layer (none for a single layer).
         let n = self.layers.len();
         let widest = self.layers[..n - 1].iter().map(|l| l.out_features).max().unwrap_or(0);
@@ -230,7 +225,7 @@ impl CudaModel for Mlp {
                 _ if i % 2 == 1 => (&*h0, &mut *h1),
                 _ => (&*h1, &mut *h0),
             };
-            ffi::linear(&scratch.blas, src, w, dst, (rows, l.in_features, l.out_features))?;
+            ffi::linear(&mut scratch.blas, src, w, dst, (rows, l.in_features, l.out_features))?;
             ffi::launch_bias_act(
                 launch.stream,
                 &weights.bias_act,

@@ -1,0 +1,104 @@
+//! Completion threads, one per instance: wait for each slot in submit order, resolve every
+//! request of its batch, give the slot back, and tell the scheduler.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::Receiver;
+
+use super::stats::Counters;
+use super::worker::guarded;
+use super::Shared;
+use crate::task::Responder;
+use crate::trace::{Phase, Track};
+use crate::{Backend, BatchInfo, Error, Result};
+
+/// One request of a batch in flight.
+pub(crate) struct Member<O> {
+    pub id: u64,
+    /// When `run` was called, for the latency.
+    pub since: Instant,
+    pub responder: Responder<O>,
+}
+
+/// A batch holding a slot of `instance`, from prepare to completion.
+pub(crate) struct InFlight<B: Backend> {
+    pub instance: usize,
+    pub slot: B::Slot,
+    pub info: BatchInfo,
+    pub members: Vec<Member<B::Output>>,
+}
+
+/// Instance `i`'s completion thread; returns when every worker has gone (the channel closed)
+/// and the last batch is done.
+pub(crate) fn run<B: Backend>(i: usize, shared: Arc<Shared<B>>, jobs: Receiver<InFlight<B>>) {
+    for mut job in jobs {
+        let start = Instant::now();
+        let span = tracing::trace_span!("complete", batch = job.info.id, instance = i);
+        let outputs = span.in_scope(|| guarded(|| shared.backend.complete(&mut job.slot)));
+        let end = Instant::now();
+        Counters::add(&shared.counters.complete_ns, end - start);
+        if let Some(tl) = &shared.timeline {
+            tl.record(Track::Completion(i), Phase::Complete, job.info.id, start, end);
+        }
+        if outputs.is_ok() {
+            if let Ok(Some(t)) = guarded(|| Ok(shared.backend.device_times(&job.slot))) {
+                shared.counters.add_device(t);
+            }
+        }
+        finish(&shared, job, outputs);
+    }
+}
+
+/// Resolves every member of a batch (one result each, or the batch's error), returns the
+/// slot to its pool, and tells the scheduler the batch is done.
+pub(crate) fn finish<B: Backend>(shared: &Shared<B>, job: InFlight<B>, outputs: Result<Vec<Result<B::Output>>>) {
+    let InFlight {
+        instance,
+        slot,
+        info,
+        members,
+    } = job;
+    let n = members.len() as u64;
+    shared.counters.batches.fetch_add(1, Relaxed);
+    shared.counters.batched_requests.fetch_add(n, Relaxed);
+    let outputs = match outputs {
+        Ok(outputs) if outputs.len() == members.len() => Ok(outputs),
+        Ok(outputs) => Err(Error::backend_msg(format!(
+            "backend returned {} outputs for a batch of {}",
+            outputs.len(),
+            members.len()
+        ))),
+        Err(e) => Err(e),
+    };
+    match outputs {
+        Ok(outputs) => {
+            let ok = members.iter().zip(&outputs).filter(|(_, o)| o.is_ok());
+            shared.counters.latency.record(ok.map(|(m, _)| m.since));
+            for (m, out) in members.into_iter().zip(outputs) {
+                match out {
+                    Ok(out) => {
+                        shared.counters.completed.fetch_add(1, Relaxed);
+                        m.responder.send(Ok(out));
+                    }
+                    Err(e) => {
+                        tracing::debug!(batch = info.id, request = m.id, error = %e, "request failed");
+                        shared.counters.failed.fetch_add(1, Relaxed);
+                        m.responder.send(Err(e));
+                    }
+                }
+            }
+        }
+        Err(err) => {
+            tracing::debug!(batch = info.id, error = %err, "batch failed");
+            shared.counters.failed.fetch_add(n, Relaxed);
+            for m in members {
+                m.responder.send(Err(err.clone()));
+            }
+        }
+    }
+    // Back in the pool before the scheduler counts it free.
+    shared.slots[instance].lock().push(slot);
+    shared.batch_done(instance);
+}

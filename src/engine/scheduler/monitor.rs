@@ -1,0 +1,79 @@
+//! A lock and its condition variables, behind a small trait so the scheduler's
+//! synchronisation can be model-checked: production uses `parking_lot`, the tests `loom`,
+//! which runs a test under every interleaving and reports a lost wake-up as a deadlock.
+
+use std::time::Instant;
+
+/// Which condition variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cv {
+    /// Preparation workers wait for a due batch and a free slot.
+    Workers = 0,
+    /// The deadline thread waits for the next deadline.
+    Timer = 1,
+}
+
+/// What a waiting loop's body decided.
+pub(crate) enum Flow<R> {
+    Done(R),
+    /// Wait for a notification, or until the instant at the latest.
+    Wait(Option<Instant>),
+}
+
+/// One mutex-protected value with two condition variables. Contract: state changes happen
+/// only inside `with`/`wait_on` (under the lock), and the notifier changes state before it
+/// notifies; then no wake-up can be lost.
+pub(crate) trait Monitor<T>: Send + Sync {
+    fn new(value: T) -> Self;
+
+    /// Runs `f` under the lock.
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R;
+
+    /// Runs `f` under the lock until it returns `Done`, waiting on `cv` in between.
+    fn wait_on<R>(&self, cv: Cv, f: impl FnMut(&mut T) -> Flow<R>) -> R;
+
+    fn notify_one(&self, cv: Cv);
+
+    fn notify_all(&self, cv: Cv);
+}
+
+/// The production monitor. `parking_lot`: nothing is awaited under the lock, its condvar has
+/// `wait_until`, and an uncontended lock is one atomic operation.
+pub(crate) struct PlMonitor<T> {
+    value: parking_lot::Mutex<T>,
+    cvs: [parking_lot::Condvar; 2],
+}
+
+impl<T: Send> Monitor<T> for PlMonitor<T> {
+    fn new(value: T) -> Self {
+        PlMonitor {
+            value: parking_lot::Mutex::new(value),
+            cvs: [parking_lot::Condvar::new(), parking_lot::Condvar::new()],
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        f(&mut self.value.lock())
+    }
+
+    fn wait_on<R>(&self, cv: Cv, mut f: impl FnMut(&mut T) -> Flow<R>) -> R {
+        let mut guard = self.value.lock();
+        loop {
+            match f(&mut guard) {
+                Flow::Done(r) => return r,
+                Flow::Wait(None) => self.cvs[cv as usize].wait(&mut guard),
+                Flow::Wait(Some(t)) => {
+                    self.cvs[cv as usize].wait_until(&mut guard, t);
+                }
+            }
+        }
+    }
+
+    fn notify_one(&self, cv: Cv) {
+        self.cvs[cv as usize].notify_one();
+    }
+
+    fn notify_all(&self, cv: Cv) {
+        self.cvs[cv as usize].notify_all();
+    }
+}

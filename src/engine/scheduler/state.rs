@@ -1,0 +1,602 @@
+//! The scheduler's state and its transitions, as plain functions with no threads and no locks.
+//!
+//! Everything a batching decision depends on lives here, in one place: the queued requests
+//! (by batch key and priority), the line of requests waiting for room, the deadlines, and
+//! each instance's load. The [`Scheduler`](super::Scheduler) wraps it in one lock; tests call
+//! these functions directly.
+//!
+//! Requests live in a slab; the FIFOs hold `(slot, id)` references. A request that leaves from
+//! the middle of a FIFO (withdrawn, expired) leaves a stale reference behind, skipped when it
+//! reaches the front and compacted away when stale references outnumber live ones. Deadlines
+//! are keyed by `(when, slot)` and removed when their request leaves, so nothing outlives the
+//! request it describes.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use crate::task::Responder;
+use crate::Error;
+
+/// When a request must have started by, and the timeout that set it (for the error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadline {
+    pub at: Instant,
+    pub timeout: Duration,
+}
+
+/// One request, from `run` until it joins a batch (or leaves without running).
+pub(crate) struct Request<I, O> {
+    pub id: u64,
+    pub input: I,
+    pub responder: Responder<O>,
+    /// When `run` was called: time spent waiting for room counts as queueing.
+    pub enqueued: Instant,
+    pub deadline: Option<Deadline>,
+    /// Priority level, already clamped to the runtime's levels.
+    pub priority: usize,
+    /// Requests are batched only with requests of the same key.
+    pub key: u64,
+    /// `queued` span: open while the request waits.
+    pub _span: tracing::Span,
+}
+
+/// How batches are formed and how many requests may queue.
+#[derive(Debug, Clone)]
+pub(crate) struct Policy {
+    pub max_batch: usize,
+    /// How long a batch may wait to grow while its instance is busy, counted from its oldest
+    /// request. Zero: never wait. Too long to add to an instant: wait for a full batch or an
+    /// idle instance only.
+    pub timeout: Duration,
+    /// Batch sizes the backend runs best, ascending; empty: any size.
+    pub preferred: Vec<usize>,
+    /// Requests that may be queued (eligible for batches) at once.
+    pub capacity: usize,
+    /// A full queue rejects new requests (`QueueFull`) instead of lining them up for room.
+    pub reject_when_full: bool,
+    /// Priority levels `0..levels`.
+    pub levels: usize,
+    /// Slots per instance.
+    pub depth: usize,
+    pub instances: usize,
+}
+
+/// A batch taken for an instance, which now holds one of its slots.
+pub(crate) struct Batch<I, O> {
+    pub instance: usize,
+    pub requests: Vec<Request<I, O>>,
+}
+
+/// What a preparation worker should do next.
+pub(crate) enum Next<I, O> {
+    Batch(Batch<I, O>),
+    /// Nothing is due: wait for a change, or until this instant at the latest.
+    Wait(Option<Instant>),
+    /// Closed and nothing left: the worker stops.
+    Exit,
+}
+
+/// What the deadline thread should do next.
+pub(crate) enum Expiry<I, O> {
+    /// These requests left without running; fail them. `gave_up`: a shutdown's limit passed
+    /// with batches still in flight.
+    Expired {
+        failed: Vec<(Request<I, O>, Error)>,
+        gave_up: bool,
+    },
+    Wait(Option<Instant>),
+    Exit,
+}
+
+/// One instance's load.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Load {
+    /// Slots not holding a batch.
+    pub free: usize,
+    /// Batches between being taken and being done.
+    pub in_flight: usize,
+    /// Since when it has had a batch in flight.
+    pub busy_since: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ref {
+    slot: usize,
+    id: u64,
+}
+
+struct Entry<I, O> {
+    req: Request<I, O>,
+    /// In its key's FIFO (counts against capacity), rather than in the line for room.
+    admitted: bool,
+}
+
+/// FIFOs of references, one per priority level, with live and stale counts.
+#[derive(Default)]
+struct Fifos {
+    levels: Vec<VecDeque<Ref>>,
+    live: usize,
+    stale: usize,
+}
+
+impl Fifos {
+    fn new(levels: usize) -> Self {
+        Fifos {
+            levels: (0..levels).map(|_| VecDeque::new()).collect(),
+            live: 0,
+            stale: 0,
+        }
+    }
+}
+
+/// Why requests left before running.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Departures {
+    /// Tasks dropped or cancelled while their request was queued.
+    pub cancelled: u64,
+}
+
+pub(crate) struct State<I, O> {
+    policy: Policy,
+    entries: Slab<Entry<I, O>>,
+    /// Admitted requests by batch key. A key with nothing live is removed.
+    keys: HashMap<u64, Fifos>,
+    /// Requests waiting for room (Overflow::Wait on a full queue), one FIFO per level.
+    waiting: Fifos,
+    deadlines: BTreeSet<(Instant, usize)>,
+    /// Live admitted requests (the queue's length against capacity).
+    queued: usize,
+    load: Vec<Load>,
+    /// Where the search for an instance starts, so equal instances take turns.
+    next_instance: usize,
+    next_id: u64,
+    closed: bool,
+    /// With `shutdown_timeout`: when whatever is still queued fails with `ShutDown`.
+    drain_deadline: Option<Instant>,
+    pub departures: Departures,
+}
+
+/// Stale references tolerated in a FIFO before it is compacted: a few, or as many as live ones.
+const STALE_SLACK: usize = 64;
+
+impl<I, O> State<I, O> {
+    pub fn new(policy: Policy) -> Self {
+        let load = (0..policy.instances)
+            .map(|_| Load {
+                free: policy.depth,
+                ..Load::default()
+            })
+            .collect();
+        State {
+            waiting: Fifos::new(policy.levels),
+            policy,
+            entries: Slab::new(),
+            keys: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            queued: 0,
+            load,
+            next_instance: 0,
+            next_id: 1,
+            closed: false,
+            drain_deadline: None,
+            departures: Departures::default(),
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The id the next request will get.
+    pub fn take_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Queues a request (or lines it up for room). On success returns its slab slot and two
+    /// hints: whether a waiting worker may now have work, and whether the earliest deadline
+    /// moved forward (the deadline thread must look again). A closed queue, or a full one
+    /// that rejects, gives the request back with the error.
+    pub fn enqueue(
+        &mut self,
+        mut req: Request<I, O>,
+        reject_when_full: bool,
+    ) -> Result<Enqueued, Box<(Request<I, O>, Error)>> {
+        if self.closed {
+            return Err(Box::new((req, Error::ShutDown)));
+        }
+        let admitted = self.queued < self.policy.capacity;
+        if !admitted && (reject_when_full || self.policy.reject_when_full) {
+            let capacity = self.policy.capacity;
+            return Err(Box::new((req, Error::QueueFull { capacity })));
+        }
+        req.priority = req.priority.min(self.policy.levels - 1);
+        let (id, key, level, deadline) = (req.id, req.key, req.priority, req.deadline);
+        let slot = self.entries.insert(Entry { req, admitted });
+        let r = Ref { slot, id };
+        let earlier_deadline = match deadline {
+            Some(d) => {
+                let earlier = self.deadlines.first().is_none_or(|&(at, _)| d.at < at);
+                self.deadlines.insert((d.at, slot));
+                earlier
+            }
+            None => false,
+        };
+        let wake_worker = if admitted {
+            self.queued += 1;
+            self.push_admitted(key, level, r)
+        } else {
+            self.waiting.levels[level].push_back(r);
+            self.waiting.live += 1;
+            false
+        };
+        Ok(Enqueued {
+            slot,
+            wake_worker,
+            earlier_deadline,
+        })
+    }
+
+    /// Into its key's FIFO. True when that can make a batch due that was not: the key was
+    /// empty (a worker must learn its timeout) or its batch is now full.
+    fn push_admitted(&mut self, key: u64, level: usize, r: Ref) -> bool {
+        let levels = self.policy.levels;
+        let fifos = self.keys.entry(key).or_insert_with(|| Fifos::new(levels));
+        fifos.levels[level].push_back(r);
+        fifos.live += 1;
+        fifos.live == 1 || fifos.live >= self.policy.max_batch
+    }
+
+    /// Admits requests waiting for room while there is room, highest priority first.
+    /// True when one was admitted in a way that may make a batch due.
+    fn admit_waiting(&mut self) -> bool {
+        let mut wake = false;
+        while self.queued < self.policy.capacity && self.waiting.live > 0 {
+            let Some(r) = pop_live(&mut self.waiting, &self.entries) else {
+                break;
+            };
+            let entry = &mut self.entries[r.slot];
+            entry.admitted = true;
+            let (key, level) = (entry.req.key, entry.req.priority);
+            self.queued += 1;
+            wake |= self.push_admitted(key, level, r);
+        }
+        wake
+    }
+
+    /// Takes a request out of the slab and out of the deadline index; its FIFO reference
+    /// becomes stale (or was already popped). Keeps the counts.
+    fn remove(&mut self, slot: usize, popped: bool) -> Request<I, O> {
+        let Entry { req, admitted } = self.entries.remove(slot);
+        if let Some(d) = req.deadline {
+            self.deadlines.remove(&(d.at, slot));
+        }
+        let fifos = if admitted {
+            self.queued -= 1;
+            self.keys.get_mut(&req.key)
+        } else {
+            Some(&mut self.waiting)
+        };
+        if let Some(f) = fifos {
+            f.live -= 1;
+            if !popped {
+                f.stale += 1;
+            }
+        }
+        if admitted {
+            self.compact_key(req.key);
+        } else {
+            compact(&mut self.waiting, &self.entries);
+        }
+        req
+    }
+
+    fn compact_key(&mut self, key: u64) {
+        let Some(f) = self.keys.get_mut(&key) else { return };
+        if f.live == 0 {
+            self.keys.remove(&key);
+        } else {
+            compact(f, &self.entries);
+        }
+    }
+
+    /// The task of request `id` (in slab slot `slot`) was dropped or cancelled: if it is still
+    /// queued, it leaves now and its place frees. Returns it (to drop outside the lock) and
+    /// whether a worker may now have work.
+    pub fn withdraw(&mut self, slot: usize, id: u64) -> Option<(Request<I, O>, bool)> {
+        if self.entries.get(slot).is_none_or(|e| e.req.id != id) {
+            return None; // it started, or left already
+        }
+        let req = self.remove(slot, false);
+        self.departures.cancelled += 1;
+        let wake = self.admit_waiting();
+        Some((req, wake))
+    }
+
+    fn pick_instance(&self) -> Option<usize> {
+        let n = self.load.len();
+        let mut best: Option<usize> = None;
+        for k in 0..n {
+            let i = (self.next_instance + k) % n;
+            let l = &self.load[i];
+            if l.free > 0 && best.is_none_or(|b| l.in_flight < self.load[b].in_flight) {
+                best = Some(i);
+            }
+        }
+        best
+    }
+
+    /// Decides what a preparation worker does next: take a due batch for an instance with a
+    /// free slot, wait, or stop. A batch of one key is due when the batch timeout is zero,
+    /// the queue is closed (draining), it is full, its oldest request waited `timeout`, or
+    /// the instance has nothing in flight (a request never waits on an idle instance). Among
+    /// due keys the one holding the highest-priority, then oldest, request goes first, so a
+    /// rare key is never starved by a busy one. Expired requests met on the way go to
+    /// `rejects`; withdrawn ones were removed already, and tasks dropped without withdrawing
+    /// (runtimes of other kinds) are skipped here.
+    pub fn next(&mut self, now: Instant, rejects: &mut Vec<(Request<I, O>, Error)>) -> Next<I, O> {
+        loop {
+            if self.queued == 0 {
+                return if self.closed && self.waiting.live == 0 {
+                    Next::Exit
+                } else {
+                    Next::Wait(None)
+                };
+            }
+            let Some(instance) = self.pick_instance() else {
+                return Next::Wait(None);
+            };
+            let idle = self.load[instance].in_flight == 0;
+            let mut best: Option<(u64, (usize, std::cmp::Reverse<(Instant, u64)>))> = None;
+            let mut wake_at: Option<Instant> = None;
+            for (&key, fifos) in self.keys.iter_mut() {
+                let Some(head) = head(fifos, &self.entries) else {
+                    continue;
+                };
+                let oldest = oldest(fifos, &self.entries).unwrap_or(head.1 .0);
+                let grow_until = oldest.checked_add(self.policy.timeout);
+                let due = self.policy.timeout.is_zero()
+                    || self.closed
+                    || idle
+                    || fifos.live >= self.policy.max_batch
+                    || grow_until.is_some_and(|t| t <= now);
+                if due {
+                    let rank = (head.0, std::cmp::Reverse(head.1));
+                    if best.as_ref().is_none_or(|(_, b)| rank > *b) {
+                        best = Some((key, rank));
+                    }
+                } else if let Some(t) = grow_until {
+                    wake_at = Some(wake_at.map_or(t, |w| w.min(t)));
+                }
+            }
+            let Some((key, _)) = best else {
+                return Next::Wait(wake_at);
+            };
+            let requests = self.take(key, now, rejects);
+            self.admit_waiting();
+            if requests.is_empty() {
+                continue; // all expired or dropped: look again
+            }
+            let l = &mut self.load[instance];
+            l.free -= 1;
+            l.in_flight += 1;
+            if l.busy_since.is_none() {
+                l.busy_since = Some(now);
+            }
+            self.next_instance = (instance + 1) % self.load.len();
+            return Next::Batch(Batch { instance, requests });
+        }
+    }
+
+    /// Takes up to one batch of `key`, highest priority first, FIFO within a level, cut to
+    /// the largest preferred size available.
+    fn take(&mut self, key: u64, now: Instant, rejects: &mut Vec<(Request<I, O>, Error)>) -> Vec<Request<I, O>> {
+        let Some(fifos) = self.keys.get_mut(&key) else {
+            return Vec::new();
+        };
+        let available = fifos.live.min(self.policy.max_batch);
+        let want = self
+            .policy
+            .preferred
+            .iter()
+            .rev()
+            .find(|&&p| p <= available)
+            .copied()
+            .unwrap_or(available);
+        let mut refs = Vec::with_capacity(want);
+        while refs.len() < want {
+            match pop_live(fifos, &self.entries) {
+                Some(r) => refs.push(r),
+                None => break,
+            }
+        }
+        let mut batch = Vec::with_capacity(refs.len());
+        for r in refs {
+            let req = self.remove(r.slot, true);
+            match req.deadline {
+                Some(d) if d.at <= now => rejects.push((req, Error::TimedOut(d.timeout))),
+                _ if req.responder.is_cancelled() => self.departures.cancelled += 1,
+                _ => batch.push(req),
+            }
+        }
+        batch
+    }
+
+    /// A batch of `instance` is done and its slot is free again. Returns the busy period that
+    /// ended if the instance fell idle.
+    pub fn batch_done(&mut self, instance: usize, now: Instant) -> Option<Duration> {
+        let l = &mut self.load[instance];
+        l.free = (l.free + 1).min(self.policy.depth);
+        l.in_flight = l.in_flight.saturating_sub(1);
+        if l.in_flight == 0 {
+            l.busy_since.take().map(|since| now.saturating_duration_since(since))
+        } else {
+            None
+        }
+    }
+
+    /// Takes the requests whose deadline passed (and everything queued, at a shutdown's drain
+    /// deadline), or says how long to wait.
+    pub fn expire(&mut self, now: Instant) -> Expiry<I, O> {
+        let mut out = Vec::new();
+        let mut gave_up = false;
+        if self.drain_deadline.is_some_and(|d| d <= now) {
+            self.drain_deadline = None;
+            out.extend(self.close(false).into_iter().map(|r| (r, Error::ShutDown)));
+            gave_up = self.in_flight() > 0;
+        }
+        while let Some(&(at, slot)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            let req = self.remove(slot, false);
+            let timeout = req.deadline.map_or(Duration::ZERO, |d| d.timeout);
+            out.push((req, Error::TimedOut(timeout)));
+        }
+        if !out.is_empty() || gave_up {
+            self.admit_waiting();
+            return Expiry::Expired { failed: out, gave_up };
+        }
+        // While a shutdown with a limit waits for batches in flight, stay to give up on time.
+        if self.closed && self.entries.is_empty() && (self.drain_deadline.is_none() || self.in_flight() == 0) {
+            return Expiry::Exit;
+        }
+        let next = self.deadlines.first().map(|&(at, _)| at);
+        Expiry::Wait(match (next, self.drain_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
+    /// Stops accepting requests. Without `drain`, returns everything queued or waiting for
+    /// room (to fail with `ShutDown`); with it, workers run it first (until `deadline`, if
+    /// given).
+    pub fn close(&mut self, drain: bool) -> Vec<Request<I, O>> {
+        self.closed = true;
+        if drain {
+            return Vec::new();
+        }
+        self.drain_deadline = None;
+        self.keys.clear();
+        self.waiting = Fifos::new(self.policy.levels);
+        self.deadlines.clear();
+        self.queued = 0;
+        let mut left: Vec<Request<I, O>> = self.entries.drain().map(|e| e.req).collect();
+        left.sort_by_key(|r| r.id);
+        left
+    }
+
+    /// Closes with drain, failing whatever is still queued at `deadline`.
+    pub fn close_by(&mut self, deadline: Option<Instant>) {
+        self.close(true);
+        if let Some(d) = deadline {
+            self.drain_deadline = Some(self.drain_deadline.map_or(d, |old| old.min(d)));
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Requests queued or waiting for room.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Entries in the deadline index (each belongs to a request still queued).
+    pub fn deadline_entries(&self) -> usize {
+        self.deadlines.len()
+    }
+
+    /// References held in FIFOs, stale ones included (bounded by compaction).
+    #[cfg(test)]
+    pub fn fifo_refs(&self) -> usize {
+        let count = |f: &Fifos| f.levels.iter().map(VecDeque::len).sum::<usize>();
+        self.keys.values().map(count).sum::<usize>() + count(&self.waiting)
+    }
+
+    /// Distinct batch keys with queued requests.
+    #[cfg(test)]
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn load(&self) -> &[Load] {
+        &self.load
+    }
+
+    /// Batches in flight on all instances.
+    pub fn in_flight(&self) -> usize {
+        self.load.iter().map(|l| l.in_flight).sum()
+    }
+
+    /// Restarts the open busy periods at `now` (after a stats reset).
+    pub fn restart_busy(&mut self, now: Instant) {
+        for l in &mut self.load {
+            if l.busy_since.is_some() {
+                l.busy_since = Some(now);
+            }
+        }
+    }
+}
+
+/// What [`State::enqueue`] tells its caller.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Enqueued {
+    pub slot: usize,
+    pub wake_worker: bool,
+    pub earlier_deadline: bool,
+}
+
+fn is_live<I, O>(r: Ref, entries: &Slab<Entry<I, O>>) -> bool {
+    entries.get(r.slot).is_some_and(|e| e.req.id == r.id)
+}
+
+/// Pops the next live reference, highest level first, dropping stale ones on the way.
+fn pop_live<I, O>(f: &mut Fifos, entries: &Slab<Entry<I, O>>) -> Option<Ref> {
+    for level in f.levels.iter_mut().rev() {
+        while let Some(r) = level.pop_front() {
+            if is_live(r, entries) {
+                return Some(r);
+            }
+            f.stale = f.stale.saturating_sub(1);
+        }
+    }
+    None
+}
+
+/// Drops stale references at the fronts, then gives (level, (enqueued, id)) of the first live
+/// request at the highest non-empty level.
+fn head<I, O>(f: &mut Fifos, entries: &Slab<Entry<I, O>>) -> Option<(usize, (Instant, u64))> {
+    for (level, q) in f.levels.iter_mut().enumerate().rev() {
+        while let Some(&r) = q.front() {
+            if is_live(r, entries) {
+                return Some((level, (entries[r.slot].req.enqueued, r.id)));
+            }
+            q.pop_front();
+            f.stale = f.stale.saturating_sub(1);
+        }
+    }
+    None
+}
+
+/// The oldest live request's `enqueued` over all levels (fronts are live after `head`).
+fn oldest<I, O>(f: &Fifos, entries: &Slab<Entry<I, O>>) -> Option<Instant> {
+    f.levels
+        .iter()
+        .filter_map(|q| q.iter().find(|r| is_live(**r, entries)))
+        .map(|r| entries[r.slot].req.enqueued)
+        .min()
+}
+
+fn compact<I, O>(f: &mut Fifos, entries: &Slab<Entry<I, O>>) {
+    if f.stale > STALE_SLACK && f.stale > f.live {
+        for q in &mut f.levels {
+            q.retain(|r| is_live(*r, entries));
+        }
+        f.stale = 0;
+    }
+}
