@@ -22,7 +22,7 @@
 //! - **Case**, in each run of letters: when the letters whose shape tells their case (all but
 //!   c o s u v w x z) are all capitals, the same-shape letters become capitals; when they are
 //!   all small (the run's first letter aside, which may be a capital), small. Mixed-case words
-//!   ("iPhone", "McDonald") stay as read.
+//!   ("iPhone", "McDonald") and plurals of capitals ("GPUs") stay as read.
 
 /// Letters whose capital is the small letter, larger.
 const SAME_SHAPE: &[char] = &['c', 'o', 's', 'u', 'v', 'w', 'x', 'z'];
@@ -202,11 +202,13 @@ fn settle_case(w: &mut [char]) {
     }
     let upper = telling.iter().all(char::is_ascii_uppercase);
     let lower = telling.iter().all(char::is_ascii_lowercase);
+    let last = w.len() - 1;
     for (i, c) in w.iter_mut().enumerate() {
         if !same_shape(*c) {
             continue;
         }
-        if upper {
+        // A final small s after capitals is a plural ("GPUs", "IDs"), not a misread S.
+        if upper && !(i == last && *c == 's') {
             *c = c.to_ascii_uppercase();
         } else if lower && i > 0 {
             *c = c.to_ascii_lowercase();
@@ -256,7 +258,10 @@ mod tests {
 
     #[test]
     fn same_shape_letters_take_the_words_case() {
-        assert_eq!(settle_confusables("DISCoUNT YoUR DEVIcE"), "DISCOUNT YOUR DEVICE");
+        assert_eq!(
+            settle_confusables("DISCoUNT YoUR DEVIcE GPUs"),
+            "DISCOUNT YOUR DEVICE GPUs"
+        );
         assert_eq!(
             settle_confusables("AVenue receiVed LaZy 0Sl0"),
             "Avenue received Lazy Oslo"
