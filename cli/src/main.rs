@@ -7,6 +7,7 @@
 //! accelrt bench model.onnx --parallel 2 --depth 3 --max-batch 8 --input-shape 1x3x224x224
 //! accelrt bench --backend sim --sim-stages 3,2,4,1 --trace trace.json --plot timeline.svg
 //! accelrt sweep --backend sim --parallel 1,2 --depth 1,2,3 --max-batch 1,4
+//! accelrt ocr scans/ --json
 //! ```
 //!
 //! Errors are one `error: ...` line on stderr. Exit codes: 0 success, 2 a usage error (unknown
@@ -18,6 +19,7 @@ mod error;
 mod info;
 mod inputs;
 mod load;
+mod ocr;
 mod plot;
 mod report;
 mod settings;
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Info { model } => info::info(model).map(|text| print!("{text}")),
         Command::Bench(args) => bench::bench(args),
         Command::Sweep(args) => sweep::sweep(args),
+        Command::Ocr(args) => ocr::ocr(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
