@@ -11,7 +11,7 @@ use crate::settings::{ModelSettings, OcrSettings};
 use crate::source::ImageSource;
 use crate::steps::{after_cls, assemble, crop_lines, prepare, recognised, Cropped, LineCrop, Prepared};
 use accelrt_onnx::models::OcrModels;
-use accelrt_onnx::OnnxBackend;
+use accelrt_onnx::{MixedShapes, OnnxBackend};
 
 /// The OCR pipeline: an [`ImageSource`] in, an [`OcrOutput`] out. It is an
 /// [`AsyncRuntime`]: `run(image)` gives a task to `.await` or `.wait()`, and
@@ -32,7 +32,8 @@ pub const STAGES: [&str; 4] = ["decode", "detect", "crop", "recognize"];
 ///    out upright, prepare the classifier's and recogniser's inputs;
 /// 4. `recognize`: for each image, all its lines at once through the classifier's runtime and
 ///    then the recogniser's. Every image in flight sends its lines to the same two runtimes,
-///    so their batches fill with lines of several images.
+///    so their batches fill with lines of several images; a batch only ever holds lines of
+///    one width bucket (the runtime batches by input shape).
 ///
 /// Fails with [`accelrt::Error::Config`] on bad settings, and when a model cannot be loaded.
 pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<OcrPipeline> {
@@ -83,9 +84,13 @@ pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<O
 }
 
 fn backend(model: &std::path::Path, m: ModelSettings) -> accelrt::Result<OnnxBackend> {
+    // The runtime batches only requests of one input shape (the ONNX backend's batch key), so
+    // a batch of line crops always shares one width bucket; refusing mixed shapes turns any
+    // lapse into an error rather than a quiet sub-batch split.
     OnnxBackend::builder(model)
         .instances(m.instances)
         .intra_threads(m.threads)
+        .mixed_shapes(MixedShapes::Refuse)
         .build()
 }
 

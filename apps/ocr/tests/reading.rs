@@ -113,6 +113,43 @@ fn reads_tilted_lines_and_pages_upside_down() {
 }
 
 #[test]
+fn lines_of_different_widths_never_share_a_batch() {
+    setup();
+    // Big batches that wait long for company: lines of every width from eight pages queue
+    // together. The pipeline's backends refuse a batch of mixed shapes, so a single mixed
+    // batch would fail its pages.
+    let mut s = OcrSettings {
+        images_in_flight: 8,
+        batch_timeout: std::time::Duration::from_millis(50),
+        ..OcrSettings::default()
+    };
+    s.cls.max_batch = 32;
+    s.rec.max_batch = 32;
+    let pipeline = ocr::pipeline(&models::ocr().expect("fetching the PP-OCR models"), &s).expect("building");
+    let set = document_set(Split::Development { seed: 7 }, 8, Geometry::default()).expect("rendering");
+    // About 20 px per character at height 48: the lines fall in many 160-px buckets.
+    let buckets: std::collections::BTreeSet<usize> = set
+        .iter()
+        .flat_map(|p| &p.lines)
+        .map(|l| l.spec.text.len() * 20 / 160)
+        .collect();
+    assert!(
+        buckets.len() >= 4,
+        "the pages' lines span only {} buckets",
+        buckets.len()
+    );
+    let sources = set.iter().map(|p| ImageSource::Path(p.path.clone()));
+    let mut score = LineScore::default();
+    for (page, out) in set.iter().zip(dataset::ordered_blocking(&pipeline, sources, 16)) {
+        let out = out.expect("every page read: no batch mixed widths");
+        let want: Vec<String> = page.lines.iter().map(|l| l.spec.text.clone()).collect();
+        let got: Vec<String> = out.lines.iter().map(|l| l.text.clone()).collect();
+        score += score_lines(&want, &got);
+    }
+    assert_read(&score, 95, "pages read in big batches");
+}
+
+#[test]
 fn reads_a_line_far_wider_than_a_fixed_recogniser_width() {
     setup();
     // 72 characters: about 1500 px at the recogniser's height of 48, where a fixed 320-px
