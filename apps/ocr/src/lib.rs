@@ -31,7 +31,7 @@
 //! [`SequentialOcr`] runs the same steps in a plain loop, as a baseline.
 //!
 //! Also here: [`detect`], the detector's input preparation and a simple box finder (used by
-//! the detector example), and with the `samples` feature, [`samples`], which renders text
+//! the detector example), and with the `samples` feature, the `samples` module, which renders text
 //! pages with known lines.
 //!
 //! Files: `source.rs` (inputs), `detect.rs` (detector input), `det.rs`, `crop.rs`, `norm.rs`, `cls.rs`, `rec.rs`, `ctc.rs`
