@@ -14,8 +14,8 @@
 //!   every side: O, or o inside a lower-case word (a small o stays a small o). A digit on one
 //!   side and a letter on the other happens where the recogniser dropped a space ("1991 Only"
 //!   read as "19910nly"): where each character sits along the line ([`settle_confusables_at`])
-//!   tells which side it is closer to, and it goes with that side; without positions, or when
-//!   they are about even, it stays as read.
+//!   shows the widest gap between the two, where the space was, and each character goes with
+//!   its side of it; without positions, or with no single widest gap, it stays as read.
 //! - **I and l**, in each run of letters: an I whose nearest letters that tell their case are
 //!   small becomes l ("worId"), unless positions show it starts a word run on without a space
 //!   ("courtInvoice"); an l with capitals on both sides becomes I ("INVOlCE", "DlScoUNT").
@@ -43,7 +43,7 @@ pub fn settle_confusables(text: &str) -> String {
 
 /// [`settle_confusables`] knowing where each character sits along the line (the time steps of
 /// [`Decoded::steps`](crate::Decoded::steps), one per character), so that an O, 0 or o between
-/// a digit and a letter goes with the side it is closer to ("19910nly" becomes "1991Only").
+/// a digit and a letter goes with its side of the widest gap ("19910nly" becomes "1991Only").
 /// Positions that do not match the text one to one are ignored.
 pub fn settle_confusables_at(text: &str, steps: &[usize]) -> String {
     settle(text, Some(steps).filter(|s| s.len() == text.chars().count()))
@@ -164,33 +164,22 @@ fn context(read: &[char], i: usize, side: Side) -> Option<Kind> {
     }
 }
 
-/// Which neighbour of `i` it sits closer to, by at least two time steps (a dropped space is
-/// about three); when even, which end of its run of round characters is the tighter one.
+/// Which side of its run of round characters `i` belongs to: the run (with one neighbour on
+/// each side) is cut at its widest gap, where the dropped space was, and `i` goes with the
+/// side of the cut it is on. `None` when no gap is the single widest.
 fn closer(read: &[char], steps: &[usize], i: usize) -> Option<Side> {
-    // The gap between `a` and `a + 1`; a space the recogniser did emit is a word's end.
-    let gap = |a: usize| -> Option<usize> {
-        let (x, y) = (*read.get(a)?, *read.get(a + 1)?);
-        Some(if x == ' ' || y == ' ' {
-            usize::MAX / 2
-        } else {
-            steps[a + 1].saturating_sub(steps[a])
-        })
-    };
-    let pick = |l: Option<usize>, r: Option<usize>| {
-        let (l, r) = (l.unwrap_or(usize::MAX / 2), r.unwrap_or(usize::MAX / 2));
-        if l + 2 <= r {
-            Some(Side::Left)
-        } else if r + 2 <= l {
-            Some(Side::Right)
-        } else {
-            None
-        }
-    };
-    pick(i.checked_sub(1).and_then(gap), gap(i)).or_else(|| {
-        let start = (0..=i).rev().take_while(|&j| round(read[j])).last()?;
-        let end = (i..read.len()).take_while(|&j| round(read[j])).last()?;
-        pick(start.checked_sub(1).and_then(gap), gap(end))
-    })
+    let start = (0..=i).rev().take_while(|&j| round(read[j])).last()?;
+    let end = (i..read.len()).take_while(|&j| round(read[j])).last()?;
+    // Gap k lies between characters k and k + 1: from the left neighbour to the right one.
+    let gaps: Vec<(usize, usize)> = (start.checked_sub(1)?..=end)
+        .filter(|&k| k + 1 < read.len())
+        .map(|k| (k, steps[k + 1].saturating_sub(steps[k])))
+        .collect();
+    let &(cut, widest) = gaps.iter().max_by_key(|(_, g)| *g)?;
+    if gaps.iter().filter(|(_, g)| *g == widest).count() > 1 {
+        return None;
+    }
+    Some(if i <= cut { Side::Left } else { Side::Right })
 }
 
 /// Letters only: the same-shape ones take the case of the others (the first letter aside when
@@ -248,6 +237,9 @@ mod tests {
         // "OSLO 07:20" read as "OSL007:20": each 0 goes its own way.
         let steps = [0, 3, 6, 9, 15, 18, 21, 24, 27];
         assert_eq!(settle_confusables_at("OSL007:20", &steps), "OSLO07:20");
+        // "2000 INV" read as "2000INV": the widest gap is after the zeros.
+        let steps = [0, 3, 5, 8, 11, 15, 17, 20];
+        assert_eq!(settle_confusables_at("2000INV", &steps), "2000INV");
         // "13:00 PAID" read as "13:OOPAID": the run is tight on the left.
         let steps = [0, 3, 5, 7, 10, 16, 19, 21, 24];
         assert_eq!(settle_confusables_at("13:OOPAID", &steps), "13:00PAID");
