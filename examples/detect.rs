@@ -39,8 +39,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use accelrt::{AsyncRuntime, Task, Tensor};
-use accelrt_onnx::detect::{det_input, load_image, text_boxes, Fit};
-use accelrt_onnx::{models, samples, OnnxBackend};
+use accelrt_ocr::detect::{det_input, load_image, text_boxes, Fit};
+use accelrt_ocr::samples;
+use accelrt_onnx::{models, OnnxBackend};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// PP-OCR's binarisation threshold for the probability map.
@@ -124,7 +125,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let models = models::ocr()?;
     let (paths, expected): (Vec<PathBuf>, Vec<Option<usize>>) = match &args.dir {
         Some(dir) => {
-            let paths = samples::image_files(dir, args.images)?;
+            let paths = accelrt_ocr::image_files(dir, args.images)?;
             let n = paths.len();
             (paths, vec![None; n])
         }

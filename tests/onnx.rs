@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use accelrt::{AsyncRuntime, DType, Error, RunOptions, Runtime, Tensor};
-use accelrt_onnx::detect::{det_input, load_image, text_boxes, Fit};
-use accelrt_onnx::samples::{sample_set, Sample};
+use accelrt_ocr::detect::{det_input, load_image, text_boxes, Fit};
+use accelrt_ocr::samples::{sample_set, Sample};
 use accelrt_onnx::{inputs_by_name, models, MixedShapes, OnnxBackend, OnnxSession};
 
 /// Points the process at the workspace cache before anything is fetched.

@@ -35,6 +35,10 @@ pub enum Command {
     /// gRPC, what `tritonclient` and KServe speak) with Prometheus metrics; stops gracefully on
     /// SIGTERM or Ctrl-C.
     Serve(ServeArgs),
+    /// Read the text in every PNG and JPEG image of a folder (PP-OCRv4 models, fetched from
+    /// PyPI into the cache on first use): one block of lines per image, or one JSON object
+    /// per image with `--json`.
+    Ocr(OcrArgs),
 }
 
 /// `accelrt serve`.
@@ -64,6 +68,23 @@ pub struct ServeArgs {
     /// load balancer time to notice), e.g. `5s`.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub drain_delay: Duration,
+}
+
+/// What `accelrt ocr` reads and how it prints it.
+#[derive(Debug, Args)]
+pub struct OcrArgs {
+    /// The folder of PNG and JPEG images (read in name order; subfolders are not searched).
+    pub dir: PathBuf,
+    /// One JSON object per image and line of output: file, width, height, and its lines with
+    /// text, score, box corners and whether the line was upside down.
+    #[arg(long)]
+    pub json: bool,
+    /// Read at most this many images.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Images in flight through the pipeline at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub in_flight: usize,
 }
 
 /// Which backend and model a benchmark runs, and what inputs it sends.

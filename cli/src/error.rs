@@ -9,6 +9,10 @@ pub enum CliError {
     /// not fit the model). Exit code 2, like clap's own usage errors.
     #[error("{0}")]
     Usage(String),
+    /// Some inputs of a command that goes on past failures (`ocr`) failed; each was reported
+    /// as it happened. Exit code 1.
+    #[error("{0}")]
+    Partial(String),
     /// The runtime or a backend refused or failed.
     #[error(transparent)]
     Runtime(#[from] accelrt::Error),

@@ -8,6 +8,7 @@
 //! accelrt bench --backend sim --sim-stages 3,2,4,1 --trace trace.json --plot timeline.svg
 //! accelrt sweep --backend sim --parallel 1,2 --depth 1,2,3 --max-batch 1,4
 //! accelrt serve --model-repository models --http-port 8000 --grpc-port 8001 --metrics-port 8002
+//! accelrt ocr scans/ --json
 //! ```
 //!
 //! Errors are one `error: ...` line on stderr. Exit codes: 0 success, 2 a usage error (unknown
@@ -19,6 +20,7 @@ mod error;
 mod info;
 mod inputs;
 mod load;
+mod ocr;
 mod plot;
 mod report;
 mod serve;
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::bench(args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Ocr(args) => ocr::ocr(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

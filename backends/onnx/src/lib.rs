@@ -31,12 +31,8 @@
 //!   is an [`accelrt::Error`] that says what to do; nothing panics.
 //! - [`models`]: the PP-OCRv4 models and the onnxruntime wheel's tiny test models, fetched the
 //!   same way.
-//! - With the `samples` feature (default): [`samples`] renders text images with known lines,
-//!   [`detect`] prepares images for the PP-OCR detector and finds text boxes in its output.
-//! - With the `ocr` feature: the `ocr` module, a full OCR pipeline on the PP-OCRv4 models
-//!   (decode → detect → crop and rectify → orientation → recognition with CTC decoding), where
-//!   the lines of every image in flight share one batching classifier and one recogniser
-//!   runtime; and `SequentialOcr`, the same steps one at a time, as a baseline.
+//! - The OCR application on these models (pre- and post-processing, the pipeline, the page
+//!   renderer) is its own crate, `accelrt-ocr` (`apps/ocr`).
 //! - [`ExecutionProvider`]: CPU by default; CUDA with the `cuda` feature, failing loudly when it
 //!   cannot register.
 //!
@@ -51,17 +47,11 @@ mod backend;
 mod builder;
 mod cache;
 mod convert;
-#[cfg(feature = "samples")]
-pub mod detect;
 mod error;
 mod library;
 pub mod models;
 mod named;
-#[cfg(feature = "ocr")]
-pub mod ocr;
 mod provider;
-#[cfg(feature = "samples")]
-pub mod samples;
 mod session;
 mod wheel;
 

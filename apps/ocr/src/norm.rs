@@ -4,11 +4,16 @@ use accelrt::Tensor;
 use image::imageops::FilterType;
 use image::RgbImage;
 
-/// `crop` resized to `height` keeping its aspect ratio (width rounded up, capped at `width`),
-/// as f32 `[1, 3, height, width]`, BGR planes, `(pixel / 255 - 0.5) / 0.5`, the right-hand
-/// remainder zero (PaddleOCR's `resize_norm_img`). A fixed `width` gives every crop the same
-/// shape, so crops of different images can share a batch.
-pub fn resize_normalise(crop: &RgbImage, height: u32, width: u32) -> accelrt::Result<Tensor> {
+/// The width a `w × h` crop has at `height` with its aspect ratio kept, rounded up, at least 1
+/// (PaddleOCR's `ceil(height * w / h)`).
+pub fn scaled_width(w: u32, h: u32, height: u32) -> u32 {
+    ((height as f64 * w as f64 / h.max(1) as f64).ceil() as u32).max(1)
+}
+
+/// `crop` resized to `content × height`, as f32 `[1, 3, height, width]`, BGR planes,
+/// `(pixel / 255 - 0.5) / 0.5`, the right-hand remainder zero (PaddleOCR's `resize_norm_img`).
+/// `content` is clamped to `1..=width`: a crop wider than that is squeezed.
+pub fn resize_normalise(crop: &RgbImage, height: u32, content: u32, width: u32) -> accelrt::Result<Tensor> {
     let (w, h) = crop.dimensions();
     if w == 0 || h == 0 || height == 0 || width == 0 {
         return Err(accelrt::Error::invalid_named(
@@ -17,7 +22,7 @@ pub fn resize_normalise(crop: &RgbImage, height: u32, width: u32) -> accelrt::Re
             format!("{w}x{h}"),
         ));
     }
-    let rw = ((height as f32 * w as f32 / h as f32).ceil() as u32).clamp(1, width);
+    let rw = content.clamp(1, width);
     let resized = image::imageops::resize(crop, rw, height, FilterType::Triangle);
     let plane = (height * width) as usize;
     let mut data = vec![0f32; 3 * plane];
@@ -37,14 +42,16 @@ mod tests {
     #[test]
     fn keeps_aspect_caps_width_and_pads_with_zero() {
         let crop = RgbImage::from_pixel(40, 10, image::Rgb([255, 255, 255]));
-        let t = resize_normalise(&crop, 48, 320).unwrap();
+        // 40x10 at height 48 is 192 wide: white (1.0) up to there, padding (0.0) after.
+        assert_eq!(scaled_width(40, 10, 48), 192);
+        assert_eq!(scaled_width(41, 10, 48), 197);
+        let t = resize_normalise(&crop, 48, 192, 320).unwrap();
         assert_eq!(t.shape(), &[1, 3, 48, 320]);
         let v = t.as_slice::<f32>().unwrap();
-        // 40x10 at height 48 is 192 wide: white (1.0) up to there, padding (0.0) after.
         assert_eq!((v[191], v[192]), (1.0, 0.0));
         let wide = RgbImage::from_pixel(400, 10, image::Rgb([0, 0, 0]));
-        let t = resize_normalise(&wide, 48, 192).unwrap();
+        let t = resize_normalise(&wide, 48, scaled_width(400, 10, 48), 192).unwrap();
         assert!(t.as_slice::<f32>().unwrap()[..192].iter().all(|&x| x == -1.0));
-        assert!(resize_normalise(&RgbImage::new(0, 5), 48, 192).is_err());
+        assert!(resize_normalise(&RgbImage::new(0, 5), 48, 10, 192).is_err());
     }
 }

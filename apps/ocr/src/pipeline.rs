@@ -5,13 +5,13 @@ use std::sync::Arc;
 use accelrt::{AsyncRuntime, Pipeline, Runtime};
 use futures::future::try_join_all;
 
-use super::ctc::CtcDecoder;
-use super::output::OcrOutput;
-use super::settings::{ModelSettings, OcrSettings};
-use super::source::ImageSource;
-use super::steps::{after_cls, assemble, crop_lines, prepare, recognised, Cropped, LineCrop, Prepared};
-use crate::models::OcrModels;
-use crate::OnnxBackend;
+use crate::ctc::CtcDecoder;
+use crate::output::OcrOutput;
+use crate::settings::{ModelSettings, OcrSettings};
+use crate::source::ImageSource;
+use crate::steps::{after_cls, assemble, crop_lines, prepare, recognised, Cropped, LineCrop, Prepared};
+use accelrt_onnx::models::OcrModels;
+use accelrt_onnx::{MixedShapes, OnnxBackend};
 
 /// The OCR pipeline: an [`ImageSource`] in, an [`OcrOutput`] out. It is an
 /// [`AsyncRuntime`]: `run(image)` gives a task to `.await` or `.wait()`, and
@@ -32,7 +32,8 @@ pub const STAGES: [&str; 4] = ["decode", "detect", "crop", "recognize"];
 ///    out upright, prepare the classifier's and recogniser's inputs;
 /// 4. `recognize`: for each image, all its lines at once through the classifier's runtime and
 ///    then the recogniser's. Every image in flight sends its lines to the same two runtimes,
-///    so their batches fill with lines of several images.
+///    so their batches fill with lines of several images; a batch only ever holds lines of
+///    one width bucket (the runtime batches by input shape).
 ///
 /// Fails with [`accelrt::Error::Config`] on bad settings, and when a model cannot be loaded.
 pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<OcrPipeline> {
@@ -69,10 +70,10 @@ pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<O
                 let lines = c.lines.iter().map(|line: &LineCrop| {
                     let (cls, rec, decoder, s) = (&cls, &rec, &decoder, &s);
                     async move {
-                        let cls_out = cls.run(vec![line.cls.clone()]).await?;
+                        let cls_out = cls.run(vec![line.rec.tensor.clone()]).await?;
                         let (o, x) = after_cls(line, &cls_out, s)?;
-                        let rec_out = rec.run(vec![x]).await?;
-                        recognised(line, o, &rec_out, decoder)
+                        let rec_out = rec.run(vec![x.tensor.clone()]).await?;
+                        recognised(line, o, &x, &rec_out, decoder, s)
                     }
                 });
                 let lines = try_join_all(lines).await?;
@@ -83,9 +84,13 @@ pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<O
 }
 
 fn backend(model: &std::path::Path, m: ModelSettings) -> accelrt::Result<OnnxBackend> {
+    // The runtime batches only requests of one input shape (the ONNX backend's batch key), so
+    // a batch of line crops always shares one width bucket; refusing mixed shapes turns any
+    // lapse into an error rather than a quiet sub-batch split.
     OnnxBackend::builder(model)
         .instances(m.instances)
         .intra_threads(m.threads)
+        .mixed_shapes(MixedShapes::Refuse)
         .build()
 }
 

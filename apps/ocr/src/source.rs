@@ -1,6 +1,6 @@
 //! [`ImageSource`]: what the OCR pipeline takes, and decoding it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 
@@ -54,4 +54,22 @@ impl ImageSource {
             ImageSource::Image(img) => Ok(img),
         }
     }
+}
+
+/// The PNG and JPEG files in `dir`, sorted by name, at most `limit` of them: a folder of images to read.
+pub fn image_files(dir: &Path, limit: usize) -> accelrt::Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        accelrt::Error::invalid_input("a readable folder of images", format!("{} ({e})", dir.display()))
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+        })
+        .collect();
+    paths.sort();
+    paths.truncate(limit);
+    Ok(paths)
 }

@@ -4,8 +4,6 @@ use std::collections::BTreeMap;
 
 use accelrt::Tensor;
 
-use crate::OnnxError;
-
 /// Turns the recogniser's output `[N, T, C]` into strings.
 ///
 /// PP-OCR's class layout: class 0 is the CTC blank, class `i` (1 ≤ i ≤ n) is the `i`-th
@@ -24,11 +22,15 @@ pub struct Decoded {
     pub text: String,
     /// Mean probability of the kept characters (0 for an empty string).
     pub score: f32,
+    /// For each character of `text`, the time step where it was first emitted: where it sits
+    /// along the line (PP-OCRv4: 8 input pixels per step). Gaps tell where words end even when
+    /// the recogniser emits no space.
+    pub steps: Vec<usize>,
 }
 
 impl CtcDecoder {
     /// A decoder for the characters of a PP-OCR recogniser's metadata (one per entry, in
-    /// order), such as [`models::rec_characters`](crate::models::rec_characters) returns.
+    /// order), such as [`models::rec_characters`](accelrt_onnx::models::rec_characters) returns.
     pub fn new(characters: Vec<String>) -> Self {
         let mut classes = characters;
         classes.push(" ".to_string());
@@ -36,10 +38,10 @@ impl CtcDecoder {
     }
 
     /// A decoder from a model's metadata map (its `character` entry, one character per line),
-    /// as [`OnnxBackend::metadata`](crate::OnnxBackend::metadata) gives it.
+    /// as [`OnnxBackend::metadata`](accelrt_onnx::OnnxBackend::metadata) gives it.
     pub fn from_metadata(metadata: &BTreeMap<String, String>) -> accelrt::Result<Self> {
         let text = metadata.get("character").ok_or_else(|| {
-            OnnxError::Config(format!(
+            accelrt::Error::Config(format!(
                 "recogniser: expected a \"character\" metadata entry (a PP-OCR recogniser), got keys {:?}",
                 metadata.keys().collect::<Vec<_>>()
             ))
@@ -67,11 +69,34 @@ impl CtcDecoder {
             .collect())
     }
 
+    /// Decodes the first `steps` time steps of a single row, `probs` f32 `[1, T, C]` (`steps`
+    /// capped at `T`): the steps that cover a padded input's content, see
+    /// [`RecInput::steps`](crate::RecInput::steps).
+    pub fn decode_steps(&self, probs: &Tensor, steps: usize) -> accelrt::Result<Decoded> {
+        let [1, t, c] = *probs.shape() else {
+            return Err(self.shape_error(probs));
+        };
+        if c != self.classes() {
+            return Err(self.shape_error(probs));
+        }
+        let p = probs.as_slice::<f32>()?;
+        Ok(self.decode_row(&p[..steps.min(t) * c], c))
+    }
+
+    /// Time steps in the recogniser's output `[N, T, C]`: `T`.
+    pub fn time_steps(&self, probs: &Tensor) -> accelrt::Result<usize> {
+        match *probs.shape() {
+            [_, t, c] if c == self.classes() => Ok(t),
+            _ => Err(self.shape_error(probs)),
+        }
+    }
+
     fn decode_row(&self, row: &[f32], c: usize) -> Decoded {
         let mut text = String::new();
+        let mut steps = Vec::new();
         let (mut sum, mut kept) = (0f32, 0usize);
         let mut prev = 0usize;
-        for step in row.chunks_exact(c) {
+        for (t, step) in row.chunks_exact(c).enumerate() {
             // First maximum wins on ties, as numpy's argmax does.
             let (best, p) =
                 step.iter().copied().enumerate().fold(
@@ -79,7 +104,9 @@ impl CtcDecoder {
                     |acc, (k, v)| if v > acc.1 { (k, v) } else { acc },
                 );
             if best != 0 && best != prev {
-                text.push_str(&self.classes[best - 1]);
+                let class = &self.classes[best - 1];
+                text.push_str(class);
+                steps.extend(class.chars().map(|_| t));
                 sum += p;
                 kept += 1;
             }
@@ -88,6 +115,7 @@ impl CtcDecoder {
         Decoded {
             text,
             score: if kept == 0 { 0.0 } else { sum / kept as f32 },
+            steps,
         }
     }
 
@@ -123,6 +151,7 @@ mod tests {
         let probs = Tensor::new([1, seq.len(), 5], one_hot(5, &seq)).unwrap();
         let out = d.decode(&probs).unwrap();
         assert_eq!(out[0].text, "abbl a");
+        assert_eq!(out[0].steps, [0, 3, 5, 6, 9, 10]);
         assert!((out[0].score - 0.9).abs() < 1e-6);
     }
 
@@ -137,9 +166,21 @@ mod tests {
             out[1],
             Decoded {
                 text: String::new(),
-                score: 0.0
+                score: 0.0,
+                steps: vec![]
             }
         );
+    }
+
+    #[test]
+    fn steps_beyond_the_content_are_ignored() {
+        let d = CtcDecoder::new(vec!["a".into(), "b".into()]);
+        let probs = Tensor::new([1, 4, 4], one_hot(4, &[1, 0, 2, 2])).unwrap();
+        assert_eq!(d.decode_steps(&probs, 2).unwrap().text, "a");
+        assert_eq!(d.decode_steps(&probs, 9).unwrap().text, "ab");
+        assert_eq!(d.time_steps(&probs).unwrap(), 4);
+        let two = Tensor::new([2, 1, 4], one_hot(4, &[1, 2])).unwrap();
+        assert!(d.decode_steps(&two, 1).is_err());
     }
 
     #[test]

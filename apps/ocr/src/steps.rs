@@ -4,15 +4,16 @@
 use accelrt::Tensor;
 use image::RgbImage;
 
-use super::cls::{cls_input, orientation, Orientation};
-use super::crop::crop_line;
-use super::ctc::{CtcDecoder, Decoded};
-use super::det::{text_quads, TextQuad};
-use super::output::{OcrLine, OcrOutput};
-use super::rec::rec_input;
-use super::settings::OcrSettings;
-use super::source::ImageSource;
+use crate::cls::{orientation, Orientation};
+use crate::confusables::settle_confusables_at;
+use crate::crop::crop_line;
+use crate::ctc::{CtcDecoder, Decoded};
+use crate::det::{text_quads, TextQuad};
 use crate::detect::{det_input, DetInput, Fit};
+use crate::output::{OcrLine, OcrOutput};
+use crate::rec::{rec_input, RecInput};
+use crate::settings::OcrSettings;
+use crate::source::ImageSource;
 
 /// An image decoded and its detector input.
 pub(crate) struct Prepared {
@@ -27,12 +28,11 @@ pub(crate) fn prepare(source: ImageSource, settings: &OcrSettings) -> accelrt::R
     Ok(Prepared { image, det })
 }
 
-/// One line cut out, with its classifier input and its recogniser input as it stands.
+/// One line cut out, with its recogniser input as it stands (also the classifier's input).
 pub(crate) struct LineCrop {
     pub found: TextQuad,
     pub crop: RgbImage,
-    pub cls: Tensor,
-    pub rec: Tensor,
+    pub rec: RecInput,
 }
 
 /// An image's lines, cut out and ready for the classifier and recogniser.
@@ -61,8 +61,7 @@ pub(crate) fn crop_lines(
             let crop = crop_line(image, &found.quad)?;
             Ok(LineCrop {
                 found,
-                cls: cls_input(&crop)?,
-                rec: rec_input(&crop, settings.rec_width)?,
+                rec: rec_input(&crop, &settings.rec_widths)?,
                 crop,
             })
         })
@@ -80,33 +79,37 @@ pub(crate) fn after_cls(
     line: &LineCrop,
     cls_out: &[Tensor],
     settings: &OcrSettings,
-) -> accelrt::Result<(Orientation, Tensor)> {
+) -> accelrt::Result<(Orientation, RecInput)> {
     let probs = cls_out
         .first()
         .ok_or_else(|| accelrt::Error::Internal("the classifier returned no output".into()))?;
     let o = orientation(probs)?;
     let rec = if o.upside_down {
-        rec_input(&image::imageops::rotate180(&line.crop), settings.rec_width)?
+        rec_input(&image::imageops::rotate180(&line.crop), &settings.rec_widths)?
     } else {
         line.rec.clone()
     };
     Ok((o, rec))
 }
 
-/// Decodes the recogniser's output for one line.
+/// Decodes the recogniser's output for one line, `input` being what it was given: only the
+/// time steps that cover the line, not its padding.
 pub(crate) fn recognised(
     line: &LineCrop,
     o: Orientation,
+    input: &RecInput,
     rec_out: &[Tensor],
     decoder: &CtcDecoder,
+    settings: &OcrSettings,
 ) -> accelrt::Result<OcrLine> {
     let probs = rec_out
         .first()
         .ok_or_else(|| accelrt::Error::Internal("the recogniser returned no output".into()))?;
-    let Decoded { text, score } = decoder
-        .decode(probs)?
-        .pop()
-        .ok_or_else(|| accelrt::Error::Internal("the recogniser returned an empty batch".into()))?;
+    let steps = input.steps(decoder.time_steps(probs)?);
+    let Decoded { mut text, score, steps } = decoder.decode_steps(probs, steps)?;
+    if settings.settle_confusables {
+        text = settle_confusables_at(&text, &steps);
+    }
     Ok(OcrLine {
         text,
         score,

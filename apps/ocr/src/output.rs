@@ -1,6 +1,6 @@
 //! What the OCR pipeline gives per image.
 
-use super::det::Quad;
+use crate::det::Quad;
 
 /// One recognised text line.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
-use super::ctc::CtcDecoder;
-use super::output::OcrOutput;
-use super::settings::OcrSettings;
-use super::source::ImageSource;
-use super::steps::{after_cls, assemble, crop_lines, prepare, recognised};
-use crate::models::{rec_characters, OcrModels};
-use crate::OnnxSession;
+use crate::ctc::CtcDecoder;
+use crate::output::OcrOutput;
+use crate::settings::OcrSettings;
+use crate::source::ImageSource;
+use crate::steps::{after_cls, assemble, crop_lines, prepare, recognised};
+use accelrt_onnx::models::{rec_characters, OcrModels};
+use accelrt_onnx::OnnxSession;
 
 /// Runs the three models in a plain loop: decode, detect, crop, then for each line classify
 /// and recognise, with the very same pre- and post-processing as [`pipeline`](super::pipeline).
@@ -47,10 +47,10 @@ impl SequentialOcr {
         let cropped = crop_lines(&p.image, &det_out, (p.det.scale_x, p.det.scale_y), s)?;
         let mut lines = Vec::with_capacity(cropped.lines.len());
         for line in &cropped.lines {
-            let cls_out = self.cls.run(std::slice::from_ref(&line.cls))?;
+            let cls_out = self.cls.run(std::slice::from_ref(&line.rec.tensor))?;
             let (o, x) = after_cls(line, &cls_out, s)?;
-            let rec_out = self.rec.run(&[x])?;
-            lines.push(recognised(line, o, &rec_out, &self.decoder)?);
+            let rec_out = self.rec.run(std::slice::from_ref(&x.tensor))?;
+            lines.push(recognised(line, o, &x, &rec_out, &self.decoder, s)?);
         }
         Ok(assemble(cropped.width, cropped.height, lines, s))
     }

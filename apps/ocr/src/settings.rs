@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::det::DetParams;
+use crate::det::DetParams;
+use crate::rec::RecWidths;
 
 /// How one of the three models runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +17,7 @@ pub struct ModelSettings {
 }
 
 /// Settings of [`pipeline`](super::pipeline) and [`SequentialOcr`](super::SequentialOcr) (which
-/// uses only the image-processing ones: `det_side`, `rec_width`, `det_params`, `min_text_score`).
+/// uses only the image-processing ones: `det_side`, `rec_widths`, `det_params`, `min_text_score`).
 ///
 /// The defaults are the fastest found on a 2-core CPU (100 rendered pages, `examples/ocr.rs`):
 /// one decoder, since a second one only competes for the same cores; the detector on two
@@ -28,11 +29,10 @@ pub struct OcrSettings {
     /// Longer side of the detector's input in pixels (rounded to multiples of 32; smaller
     /// images are not enlarged).
     pub det_side: u32,
-    /// Width every recogniser input is padded to (height 48): lines wider than this at height 48
-    /// are squeezed. One width for all crops lets crops of different images share a batch.
-    /// 320 is PP-OCR's training width; with 480 (long lines not squeezed) the recogniser read
-    /// fewer of the rendered lines exactly (it took more capital O for 0) and ran slower.
-    pub rec_width: u32,
+    /// The widths recogniser inputs are padded to (height 48, aspect kept): each line goes to
+    /// the next bucket up, so lines are not squeezed and lines of similar length, from any
+    /// image in flight, share a batch.
+    pub rec_widths: RecWidths,
     /// Threads decoding and resizing images.
     pub decoders: usize,
     /// Threads post-processing detections and cutting out lines.
@@ -50,6 +50,11 @@ pub struct OcrSettings {
     pub batch_timeout: Duration,
     /// Detection post-processing.
     pub det_params: DetParams,
+    /// Settle the characters the recogniser cannot tell apart by shape (capital O and zero;
+    /// c, o, s, u, v, w, x, z and their capitals) by the word around them
+    /// ([`settle_confusables`](crate::settle_confusables)). On by default; off gives the
+    /// recogniser's raw reading.
+    pub settle_confusables: bool,
     /// Lines whose recognition score is below this are dropped (PaddleOCR's `drop_score`, 0.5).
     pub min_text_score: f32,
 }
@@ -58,7 +63,7 @@ impl Default for OcrSettings {
     fn default() -> Self {
         OcrSettings {
             det_side: 960,
-            rec_width: 320,
+            rec_widths: RecWidths::default(),
             decoders: 1,
             croppers: 1,
             images_in_flight: 8,
@@ -80,6 +85,7 @@ impl Default for OcrSettings {
             batch_timeout: Duration::from_millis(2),
             det_params: DetParams::default(),
             min_text_score: 0.5,
+            settle_confusables: true,
         }
     }
 }
@@ -91,8 +97,8 @@ impl OcrSettings {
         if self.det_side < 32 {
             return bad(format!("det_side is {}; expected at least 32", self.det_side));
         }
-        if self.rec_width < 8 {
-            return bad(format!("rec_width is {}; expected at least 8", self.rec_width));
+        if let Err(e) = self.rec_widths.validate() {
+            return bad(e);
         }
         for (name, n) in [
             ("decoders", self.decoders),

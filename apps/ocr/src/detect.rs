@@ -10,8 +10,30 @@ use accelrt::Tensor;
 use image::imageops::FilterType;
 use image::RgbImage;
 
-use crate::samples::Rect;
-use crate::OnnxError;
+/// A box in pixels: `x0..x1` by `y0..y1`, `x1` and `y1` exclusive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    /// Left edge.
+    pub x0: f32,
+    /// Top edge.
+    pub y0: f32,
+    /// Right edge (exclusive).
+    pub x1: f32,
+    /// Bottom edge (exclusive).
+    pub y1: f32,
+}
+
+impl Rect {
+    /// The centre point.
+    pub fn center(&self) -> (f32, f32) {
+        ((self.x0 + self.x1) / 2.0, (self.y0 + self.y1) / 2.0)
+    }
+
+    /// True when `(x, y)` lies inside.
+    pub fn contains(&self, x: f32, y: f32) -> bool {
+        x >= self.x0 && x < self.x1 && y >= self.y0 && y < self.y1
+    }
+}
 
 /// How an image is sized for the detector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +76,9 @@ pub fn det_input(img: &RgbImage, fit: Fit) -> accelrt::Result<DetInput> {
     }
     let (rw, rh, cw, ch) = match fit {
         Fit::Within(max) | Fit::Square(max) if max < 32 => {
-            return Err(OnnxError::Config(format!("detector side {max} is below the minimum of 32")).into());
+            return Err(accelrt::Error::Config(format!(
+                "detector side {max} is below the minimum of 32"
+            )));
         }
         Fit::Within(max) => {
             let r = (max as f32 / w.max(h) as f32).min(1.0);
