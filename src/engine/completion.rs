@@ -76,18 +76,14 @@ pub(crate) fn finish<B: Backend>(shared: &Shared<B>, job: InFlight<B>, outputs: 
         Ok(outputs) => {
             let ok = members.iter().zip(&outputs).filter(|(_, o)| o.is_ok());
             shared.counters.latency.record(ok.map(|(m, _)| m.since));
+            let done = outputs.iter().filter(|o| o.is_ok()).count() as u64;
+            shared.counters.completed.fetch_add(done, Relaxed);
+            shared.counters.failed.fetch_add(n - done, Relaxed);
             for (m, out) in members.into_iter().zip(outputs) {
-                match out {
-                    Ok(out) => {
-                        shared.counters.completed.fetch_add(1, Relaxed);
-                        m.responder.send(Ok(out));
-                    }
-                    Err(e) => {
-                        tracing::debug!(batch = info.id, request = m.id, error = %e, "request failed");
-                        shared.counters.failed.fetch_add(1, Relaxed);
-                        m.responder.send(Err(e));
-                    }
+                if let Err(e) = &out {
+                    tracing::debug!(batch = info.id, request = m.id, error = %e, "request failed");
                 }
+                m.responder.send(out);
             }
         }
         Err(err) => {

@@ -30,6 +30,7 @@ use crate::Error;
 /// The scheduler with its lock. `M` is the lock (parking_lot in production, loom in tests).
 pub(crate) struct Scheduler<I, O, M = PlMonitor<State<I, O>>> {
     monitor: M,
+    next_id: std::sync::atomic::AtomicU64,
     _types: std::marker::PhantomData<fn(I) -> O>,
 }
 
@@ -37,6 +38,7 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
     pub fn new(policy: Policy) -> Self {
         Scheduler {
             monitor: M::new(State::new(policy)),
+            next_id: std::sync::atomic::AtomicU64::new(1),
             _types: std::marker::PhantomData,
         }
     }
@@ -54,12 +56,10 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
         reject_when_full: bool,
         make: impl FnOnce(u64) -> Request<I, O>,
     ) -> Result<(usize, u64), Refused<I, O>> {
-        let (id, done) = self.monitor.with(|s| {
-            let req = make(s.take_id());
-            let id = req.id;
-            (id, s.enqueue(req, reject_when_full))
-        });
-        let e = done?;
+        // Built outside the lock (its span, its id): the lock is held for the insertion only.
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let req = make(id);
+        let e = self.monitor.with(|s| s.enqueue(req, reject_when_full))?;
         if e.wake_worker {
             self.monitor.notify_one(Cv::Workers);
         }
@@ -76,7 +76,7 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
         let (work, more) = self
             .monitor
             .wait_on(Cv::Workers, |s| match s.next(Instant::now(), rejects) {
-                Next::Batch(b) => Flow::Done((Work::Batch(b), s.len() > 0)),
+                Next::Batch(b) => Flow::Done((Work::Batch(b), s.len() > 0 && s.has_free_slot())),
                 Next::Exit => Flow::Done((Work::Exit, false)),
                 Next::Wait(_) if !rejects.is_empty() => Flow::Done((Work::Rejects, false)),
                 Next::Wait(t) => Flow::Wait(t),
@@ -90,12 +90,13 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
 
     /// A batch of `instance` is done (its slot is back in the pool).
     pub fn batch_done(&self, instance: usize) {
-        let closed = self.monitor.with(|s| {
-            s.batch_done(instance, Instant::now());
-            s.is_closed()
-        });
-        // A slot is free, and the instance may be idle: a waiting worker may go on.
-        self.monitor.notify_one(Cv::Workers);
+        let (wake, closed) = self
+            .monitor
+            .with(|s| (s.batch_done(instance, Instant::now()), s.is_closed()));
+        // A slot is free, and the instance may be idle: a worker waiting for either may go on.
+        if wake {
+            self.monitor.notify_one(Cv::Workers);
+        }
         if closed {
             // A shutdown with a limit keeps the deadline thread until nothing is in flight.
             self.monitor.notify_all(Cv::Timer);

@@ -154,6 +154,7 @@ pub(crate) struct State<I, O> {
     load: Vec<Load>,
     /// Where the search for an instance starts, so equal instances take turns.
     next_instance: usize,
+    #[cfg(test)]
     next_id: u64,
     closed: bool,
     /// With `shutdown_timeout`: when whatever is still queued fails with `ShutDown`.
@@ -185,6 +186,7 @@ impl<I, O> State<I, O> {
             queued: 0,
             load,
             next_instance: 0,
+            #[cfg(test)]
             next_id: 1,
             closed: false,
             drain_deadline: None,
@@ -197,7 +199,8 @@ impl<I, O> State<I, O> {
         &self.policy
     }
 
-    /// The id the next request will get.
+    /// The id the next request will get (tests; the scheduler numbers requests itself).
+    #[cfg(test)]
     pub fn take_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
@@ -234,7 +237,7 @@ impl<I, O> State<I, O> {
         };
         let wake_worker = if admitted {
             self.queued += 1;
-            self.push_admitted(key, level, r)
+            self.push_admitted(key, level, r) && self.has_free_slot()
         } else {
             self.waiting.levels[level].push_back(r);
             self.waiting.live += 1;
@@ -319,7 +322,7 @@ impl<I, O> State<I, O> {
         }
         let req = self.remove(slot, false);
         self.departures.cancelled += 1;
-        let wake = self.admit_waiting();
+        let wake = self.admit_waiting() && self.has_free_slot();
         Some((req, wake))
     }
 
@@ -436,9 +439,16 @@ impl<I, O> State<I, O> {
         batch
     }
 
+    /// An instance has a free slot: a worker could take a batch now.
+    pub fn has_free_slot(&self) -> bool {
+        self.load.iter().any(|l| l.free > 0)
+    }
+
     /// A batch of `instance` is done and its slot is free again; an instance falling idle
-    /// books its busy period.
-    pub fn batch_done(&mut self, instance: usize, now: Instant) {
+    /// books its busy period. True when a worker may now have work (something is queued:
+    /// it waited for this slot, or for this instance to fall idle); a worker waiting on an
+    /// empty queue need not wake for a slot.
+    pub fn batch_done(&mut self, instance: usize, now: Instant) -> bool {
         let l = &mut self.load[instance];
         l.free = (l.free + 1).min(self.policy.depth);
         l.in_flight = l.in_flight.saturating_sub(1);
@@ -447,6 +457,7 @@ impl<I, O> State<I, O> {
                 l.busy += now.saturating_duration_since(since);
             }
         }
+        self.queued > 0
     }
 
     /// Busy time per instance up to `now`, the open periods included.
