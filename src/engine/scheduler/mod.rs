@@ -24,21 +24,28 @@ use std::time::Instant;
 pub(crate) use monitor::{Cv, Flow, Monitor, PlMonitor};
 pub(crate) use state::{Batch, Deadline, Expiry, Next, Policy, Refused, Request, State};
 
+use crossbeam_utils::CachePadded;
+
 use crate::task::Withdraw;
 use crate::Error;
 
 /// The scheduler with its lock. `M` is the lock (parking_lot in production, loom in tests).
+///
+/// The lock, the id counter and (through the 128-byte alignment) the `Arc`'s reference counts
+/// sit on cache lines of their own: every `run` touches all three from the callers' threads
+/// while workers and completion threads take the lock, and sharing a line made each of those
+/// touches a cache-line transfer.
 pub(crate) struct Scheduler<I, O, M = PlMonitor<State<I, O>>> {
-    monitor: M,
-    next_id: std::sync::atomic::AtomicU64,
+    monitor: CachePadded<M>,
+    next_id: CachePadded<std::sync::atomic::AtomicU64>,
     _types: std::marker::PhantomData<fn(I) -> O>,
 }
 
 impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I, O, M> {
     pub fn new(policy: Policy) -> Self {
         Scheduler {
-            monitor: M::new(State::new(policy)),
-            next_id: std::sync::atomic::AtomicU64::new(1),
+            monitor: CachePadded::new(M::new(State::new(policy))),
+            next_id: CachePadded::new(std::sync::atomic::AtomicU64::new(1)),
             _types: std::marker::PhantomData,
         }
     }
