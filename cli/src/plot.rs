@@ -1,4 +1,4 @@
-//! The timeline as an SVG picture: one row per preparation worker, instance thread and device
+//! The timeline as an SVG picture: one row per preparation worker, instance (submits) and device
 //! engine, one bar per batch and phase, so the overlap is visible without another tool.
 //!
 //! Only the first batches are drawn (a whole run would be thousands of bars too thin to see);
@@ -176,7 +176,7 @@ fn window(intervals: &[Interval], batches: usize) -> Option<(Duration, Duration)
     Some((t0, t1.max(t0 + Duration::from_micros(1))))
 }
 
-/// Top to bottom in the order work flows: queue, workers, instance threads, engines (copy in,
+/// Top to bottom in the order work flows: queue, workers, instances (submits), engines (copy in,
 /// compute, copy out), completion threads.
 fn row_order(row: &Row) -> (u8, usize, u8, String) {
     match row {

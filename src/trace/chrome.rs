@@ -4,7 +4,7 @@
 //! start and a duration in microseconds, and `"M"` metadata events that name each track. Open it
 //! at <https://ui.perfetto.dev> or in `chrome://tracing`.
 //!
-//! - One track (a `tid`) per preparation worker, instance submit thread, completion thread and
+//! - One track (a `tid`) per preparation worker, instance (its submits), completion thread and
 //!   device engine, named with [`Track::label`].
 //! - Per-request `queued` events go on `queue` lanes: requests wait at the same time, and
 //!   viewers draw overlapping events on one track badly, so each lane holds requests whose
@@ -43,7 +43,7 @@ impl Timeline {
     /// Everything recorded so far as Chrome trace JSON, for <https://ui.perfetto.dev> or
     /// `chrome://tracing`.
     ///
-    /// One named track per preparation worker, instance submit thread, completion thread and
+    /// One named track per preparation worker, instance (its submits), completion thread and
     /// device engine; per-request `queued` events on `queue` lanes (`args.request`,
     /// `args.batch`); per-batch `prepare`, `submit`, `h2d`, `compute`, `d2h` and `complete`
     /// events whose `args.requests` lists the requests of the batch. Times are microseconds
@@ -138,7 +138,7 @@ fn complete_event(i: &Interval, tid: usize, args: Value) -> Value {
     })
 }
 
-/// Top to bottom as work flows: workers, instance submit threads, engines (copy in, compute,
+/// Top to bottom as work flows: workers, instances (submits), engines (copy in, compute,
 /// copy out), completion threads.
 fn flow_order(track: &Track) -> (u8, usize, u8, &str) {
     match track {

@@ -18,7 +18,7 @@ pub enum Phase {
     Queued,
     /// A preparation worker ran `prepare` for a batch.
     Prepare,
-    /// An instance thread ran `submit`.
+    /// A preparation worker ran `submit` on an instance.
     Submit,
     /// A host-to-device copy.
     H2D,
@@ -52,7 +52,7 @@ pub enum Track {
     Queue,
     /// Preparation worker `k`.
     Worker(usize),
-    /// Instance `i`'s submit thread.
+    /// Instance `i`: its submits (made by the preparation workers).
     Instance(usize),
     /// Instance `i`'s completion thread.
     Completion(usize),
