@@ -80,30 +80,11 @@ fn nginx() -> PathBuf {
 
 /// The tritonclient virtual environment in the cache (the same one the server's tests use).
 fn python() -> PathBuf {
-    let venv = cache().join("venv-tritonclient-2.73.0");
-    let python = venv.join("bin").join("python");
-    let done = venv.join(".installed");
-    if !done.is_file() {
-        let _ = std::fs::remove_dir_all(&venv);
-        check(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            "python3 -m venv",
-        );
-        check(
-            Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "tritonclient[http,grpc]==2.73.0",
-                "numpy",
-            ]),
-            "pip install tritonclient[http,grpc]==2.73.0 numpy from PyPI",
-        );
-        std::fs::write(&done, "tritonclient[http,grpc]==2.73.0").unwrap();
-    }
-    python
+    accelrt_onnx::python_env(
+        "venv-tritonclient-2.73.0",
+        &["tritonclient[http,grpc]==2.73.0", "numpy"],
+    )
+    .unwrap_or_else(|e| panic!("{e}\nset ACCELRT_SKIP_SCALE_OUT=1 to skip this test"))
 }
 
 fn free_port() -> u16 {

@@ -34,41 +34,15 @@ fn run(cmd: &mut Command, what: &str) -> Result<std::process::Output, String> {
 }
 
 /// The virtual environment's Python, creating the environment and installing the peer the
-/// first time (`python3 -m venv`, then `pip install`).
-fn python(cache: &Path) -> Result<PathBuf, String> {
-    let venv = cache.join("rapidocr-1.4.4-venv");
-    let python = venv.join("bin").join("python");
-    let marker = venv.join(".installed");
-    if marker.is_file() {
-        return Ok(python);
-    }
-    eprintln!(
-        "installing {RAPIDOCR} and {ONNXRUNTIME} from PyPI into {}",
-        venv.display()
-    );
-    run(
-        Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv),
-        "python3 -m venv (on Debian: apt-get install python3-venv)",
-    )?;
-    run(
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            RAPIDOCR,
-            ONNXRUNTIME,
-        ]),
-        "pip install",
-    )?;
-    std::fs::write(&marker, "").map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
-    Ok(python)
+/// first time.
+fn python() -> Result<PathBuf, String> {
+    eprintln!("the Python peer: {RAPIDOCR} with {ONNXRUNTIME}, in a virtual environment in the cache (installed from PyPI on first use)");
+    accelrt_onnx::python_env("rapidocr-1.4.4-venv", &[RAPIDOCR, ONNXRUNTIME]).map_err(|e| e.to_string())
 }
 
 /// Runs the peer over `paths`, one image at a time, with rapidocr's default settings.
 pub fn run_peer(cache: &Path, paths: &[PathBuf]) -> Result<PeerRun, String> {
-    let python = python(cache)?;
+    let python = python()?;
     let list = cache.join(format!("peer-images.{}.txt", std::process::id()));
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     std::fs::write(&list, names.join("\n")).map_err(|e| format!("cannot write {}: {e}", list.display()))?;

@@ -53,6 +53,7 @@ pub mod models;
 mod named;
 mod provider;
 mod session;
+mod venv;
 mod wheel;
 
 pub use backend::{MixedShapes, OnnxBackend, OnnxInstance, OnnxSlot};
@@ -63,3 +64,4 @@ pub use library::{ensure_loaded, loaded, OrtLibrary, ORT_VERSION};
 pub use named::inputs_by_name;
 pub use provider::ExecutionProvider;
 pub use session::OnnxSession;
+pub use venv::python_env;

@@ -13,44 +13,8 @@ const TRITONCLIENT: &str = "tritonclient[http,grpc]==2.73.0";
 
 /// The virtual environment's python, creating the environment the first time.
 fn venv_python() -> PathBuf {
-    let cache = accelrt_onnx::cache_dir().expect("the cache directory");
-    let venv = cache.join("venv-tritonclient-2.73.0");
-    let python = venv.join("bin").join("python");
-    // Written last: a venv whose install was interrupted is rebuilt.
-    let done = venv.join(".installed");
-    if done.is_file() {
-        return python;
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    run(
-        Command::new("python3").args(["-m", "venv"]).arg(&venv),
-        "python3 -m venv (Debian: apt-get install python3-venv)",
-    );
-    run(
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            TRITONCLIENT,
-            "numpy",
-        ]),
-        &format!("pip install {TRITONCLIENT} numpy from PyPI"),
-    );
-    std::fs::write(&done, TRITONCLIENT).unwrap();
-    python
-}
-
-fn run(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}); this test needs PyPI. Set ACCELRT_SKIP_TRITONCLIENT=1 to skip it.\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    accelrt_onnx::python_env("venv-tritonclient-2.73.0", &[TRITONCLIENT, "numpy"])
+        .unwrap_or_else(|e| panic!("{e}\nthis test needs PyPI; set ACCELRT_SKIP_TRITONCLIENT=1 to skip it"))
 }
 
 #[test]
