@@ -8,25 +8,15 @@
 //! Needs root for apt-get (or nginx already installed), PyPI for tritonclient; set
 //! `ACCELRT_SKIP_SCALE_OUT=1` to skip it where neither is available.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn cache() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(".cache")
-}
-
-/// Kills a child process when the test ends, passing or not.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{cache, serve, Reaped};
 
 /// nginx's master process; stopped with SIGTERM (its fast shutdown) so that it takes its
 /// workers with it, which a SIGKILL of the master would leave behind.
@@ -93,26 +83,7 @@ fn free_port() -> u16 {
 
 /// Starts a replica; returns it and its HTTP, gRPC and metrics addresses from its start-up line.
 fn replica(repo: &Path) -> (Reaped, [String; 3]) {
-    let mut child = Reaped(
-        Command::new(env!("CARGO_BIN_EXE_accelrt"))
-            .args(["serve", "--model-repository"])
-            .arg(repo)
-            .args([
-                "--address",
-                "127.0.0.1",
-                "--http-port",
-                "0",
-                "--grpc-port",
-                "0",
-                "--metrics-port",
-                "0",
-            ])
-            .env(accelrt_onnx::CACHE_ENV, cache())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = serve(repo);
     let mut log = BufReader::new(child.0.stderr.take().unwrap());
     let mut seen = String::new();
     loop {

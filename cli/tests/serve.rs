@@ -1,14 +1,13 @@
 //! `accelrt serve` as a process: it serves a model repository, and on SIGTERM (what Kubernetes
 //! sends) it shuts down gracefully and exits 0.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-fn cache() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(".cache")
-}
+use common::{cache, serve};
 
 /// One HTTP/1.1 request on a fresh connection; the status code and body.
 fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
@@ -24,16 +23,6 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
     (status, body)
-}
-
-/// Kills the server if the test fails before it exits (a child outlives a panicking test).
-struct Reaped(std::process::Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[cfg(unix)]
@@ -53,25 +42,7 @@ fn serves_a_repository_and_stops_on_sigterm() {
     )
     .unwrap();
 
-    let mut child = Reaped(
-        Command::new(env!("CARGO_BIN_EXE_accelrt"))
-            .args(["serve", "--model-repository"])
-            .arg(&repo)
-            .args([
-                "--address",
-                "127.0.0.1",
-                "--http-port",
-                "0",
-                "--grpc-port",
-                "0",
-                "--metrics-port",
-                "0",
-            ])
-            .env(accelrt_onnx::CACHE_ENV, cache())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = serve(&repo);
     let child = &mut child.0;
     let mut log = BufReader::new(child.stderr.take().unwrap());
     let mut seen = String::new();
