@@ -18,11 +18,13 @@ pub const REC_HEIGHT: u32 = 48;
 /// The widths recogniser inputs are padded to: `min`, then every multiple of `step` above it,
 /// up to `max`.
 ///
-/// The defaults (320, 160, 3200): 320 is PP-OCR's training width and rapidocr's least batch
-/// width, so short lines get exactly what they get there. A step of 160 px (about 8 characters
-/// at height 48) wastes at most 160 px of compute per line: under 50% for the shortest lines,
-/// about 20% on average over lines of 320 to 1280 px, under 15% above 1120 px; a finer step
-/// would waste less but split the lines in flight over more widths, hence smaller batches.
+/// The defaults (320, 32, 3200): 320 is PP-OCR's training width and rapidocr's least batch
+/// width, so short lines get exactly what they get there. A step of 32 px (under two characters
+/// at height 48) wastes at most 32 px of compute per line, under 10% for any line. A coarser
+/// step puts more lines in flight on one width, hence bigger batches, which pays on a GPU (use
+/// 160 there: under 50% waste for the shortest lines, about 20% on average over lines of 320
+/// to 1280 px) but not on a CPU, where the recogniser runs one line at a time
+/// ([`OcrSettings`](crate::OcrSettings)).
 /// There is no "largest bucket" a long line must fit: each line gets the next multiple of the
 /// step, so a 70-character line gets a width of its own rather than being squeezed or cut (a
 /// cut with overlap would need the two halves' texts merged, which can drop or double a
@@ -43,7 +45,7 @@ impl Default for RecWidths {
     fn default() -> Self {
         RecWidths {
             min: 320,
-            step: 160,
+            step: 32,
             max: 3200,
         }
     }
@@ -119,9 +121,12 @@ mod tests {
         let b = RecWidths::default();
         assert_eq!(b.bucket(1), 320);
         assert_eq!(b.bucket(320), 320);
-        assert_eq!(b.bucket(321), 480);
-        assert_eq!(b.bucket(480), 480);
-        assert_eq!(b.bucket(1290), 1440);
+        assert_eq!(b.bucket(321), 352);
+        assert_eq!(b.bucket(352), 352);
+        assert_eq!(b.bucket(1290), 1312);
+        let coarse = RecWidths { step: 160, ..b };
+        assert_eq!(coarse.bucket(321), 480);
+        assert_eq!(coarse.bucket(1290), 1440);
         assert_eq!(b.bucket(9000), 3200);
         assert!(b.validate().is_ok());
         assert!(RecWidths {
@@ -144,10 +149,10 @@ mod tests {
     fn long_lines_keep_their_aspect_and_steps_stop_at_the_line() {
         let crop = RgbImage::from_pixel(1000, 40, image::Rgb([255, 255, 255]));
         let x = rec_input(&crop, &RecWidths::default()).unwrap();
-        // 1000x40 at height 48 is 1200 wide: bucket 1280, nothing squeezed.
+        // 1000x40 at height 48 is 1200 wide: bucket 1216, nothing squeezed.
         assert_eq!(x.content_width, 1200);
-        assert_eq!(x.tensor.shape(), &[1, 3, 48, 1280]);
-        assert_eq!(x.steps(160), 150);
+        assert_eq!(x.tensor.shape(), &[1, 3, 48, 1216]);
+        assert_eq!(x.steps(152), 150);
         let short = rec_input(&RgbImage::new(50, 40), &RecWidths::default()).unwrap();
         assert_eq!((short.content_width, short.width(), short.steps(40)), (60, 320, 8));
     }

@@ -19,11 +19,16 @@ pub struct ModelSettings {
 /// Settings of [`pipeline`](super::pipeline) and [`SequentialOcr`](super::SequentialOcr) (which
 /// uses only the image-processing ones: `det_side`, `rec_widths`, `det_params`, `min_text_score`).
 ///
-/// The defaults are the fastest found on a 2-core CPU (100 rendered pages, `examples/ocr.rs`):
-/// one decoder, since a second one only competes for the same cores; the detector on two
-/// single-threaded sessions, so each computes on one core and decoding and cropping slot in
-/// between (one session of two threads was about 30% slower); the classifier and the recogniser
-/// batching up to 16 lines from all images in flight (batches of 1 were 10 to 15% slower).
+/// The defaults ([`OcrSettings::for_cores`] with the cores this process may use) are the fastest
+/// found on a 2-core CPU (`examples/ocr`, development pages): every session single-threaded, so
+/// each computes on one core and decoding and cropping slot in between; one detector session
+/// per two cores and one recogniser session per core, so whichever model has work fills the
+/// cores; and the recogniser running one line at a time. On a CPU a batch of recogniser inputs
+/// costs more per line than single lines (with ONNX Runtime 1.31, one thread, per line: 25 ms
+/// at 640 px alone or in pairs, 28 ms in fours, 40 ms in eights; the activations of a bigger
+/// batch no longer fit the caches), so batching lines there only adds waiting. On a GPU the
+/// opposite holds: raise `rec.max_batch` and the batches fill with lines of one width bucket
+/// from all images in flight.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OcrSettings {
     /// Longer side of the detector's input in pixels (rounded to multiples of 32; smaller
@@ -61,36 +66,38 @@ pub struct OcrSettings {
 
 impl Default for OcrSettings {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        OcrSettings::for_cores(cores)
+    }
+}
+
+impl OcrSettings {
+    /// The defaults for a CPU with `cores` cores (at least 1): single-threaded sessions, one
+    /// detector per two cores, one recogniser per core, four images in flight per core (at
+    /// least 8), the recogniser one line at a time and the classifier batching up to 16.
+    pub fn for_cores(cores: usize) -> Self {
+        let cores = cores.max(1);
+        let single = |instances: usize, max_batch: usize| ModelSettings {
+            instances,
+            threads: 1,
+            max_batch,
+        };
         OcrSettings {
             det_side: 960,
             rec_widths: RecWidths::default(),
-            decoders: 1,
-            croppers: 1,
-            images_in_flight: 8,
-            det: ModelSettings {
-                instances: 2,
-                threads: 1,
-                max_batch: 1,
-            },
-            cls: ModelSettings {
-                instances: 1,
-                threads: 1,
-                max_batch: 16,
-            },
-            rec: ModelSettings {
-                instances: 1,
-                threads: 1,
-                max_batch: 16,
-            },
+            decoders: 1.max(cores / 4),
+            croppers: 1.max(cores / 4),
+            images_in_flight: (4 * cores).max(8),
+            det: single((cores / 2).max(1), 1),
+            cls: single(1.max(cores / 4), 16),
+            rec: single(cores, 1),
             batch_timeout: Duration::from_millis(2),
             det_params: DetParams::default(),
             min_text_score: 0.5,
             settle_confusables: true,
         }
     }
-}
 
-impl OcrSettings {
     /// Checks every setting; the pipeline builder calls it.
     pub fn validate(&self) -> accelrt::Result<()> {
         let bad = |what: String| Err(accelrt::Error::Config(format!("OCR settings: {what}")));

@@ -123,8 +123,10 @@ fn lines_of_different_widths_never_share_a_batch() {
         batch_timeout: std::time::Duration::from_millis(50),
         ..OcrSettings::default()
     };
+    // GPU-style settings: coarse width buckets, so lines of several pages meet on one width.
     s.cls.max_batch = 32;
     s.rec.max_batch = 32;
+    s.rec_widths.step = 160;
     let pipeline = ocr::pipeline(&models::ocr().expect("fetching the PP-OCR models"), &s).expect("building");
     let set = document_set(Split::Development { seed: 7 }, 8, Geometry::default()).expect("rendering");
     // About 20 px per character at height 48: the lines fall in many 160-px buckets.
