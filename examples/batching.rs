@@ -11,7 +11,8 @@
 //!    for `parallel` 1 and 2; throughput with and without a 50 ms per-request timeout; and the
 //!    process's resident memory across 1 M requests with a 1-hour timeout.
 //!
-//! Run: `cargo run --release --example batching`
+//! Run: `cargo run --release --example batching` (`-- --scheduler-only`: tables 1 and 3;
+//! `-- --accelrt-only`: only accelrt's rounds of table 1, to profile).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,6 +81,11 @@ fn accelrt_zero_delay(per_caller: usize) -> f64 {
 
 /// The zero-delay run, every request with `timeout` (the deadline path) if given.
 fn accelrt_zero_delay_with(per_caller: usize, timeout: Option<Duration>) -> f64 {
+    accelrt_zero_delay_stats(per_caller, timeout).0
+}
+
+/// The zero-delay run: req/s and the mean batch.
+fn accelrt_zero_delay_stats(per_caller: usize, timeout: Option<Duration>) -> (f64, f64) {
     let rt = Runtime::builder(SimBackend::new(SimConfig::default()))
         .parallel(2)
         .depth(4)
@@ -90,13 +96,15 @@ fn accelrt_zero_delay_with(per_caller: usize, timeout: Option<Duration>) -> f64 
         timeout,
         ..RunOptions::default()
     };
-    drive(256, per_caller, move |i| {
+    let probe = rt.clone();
+    let r = drive(256, per_caller, move |i| {
         let task = rt.run_with(input(i), opts);
         async move {
             task.await.expect("request");
         }
     })
-    .0
+    .0;
+    (r, probe.stats().mean_batch)
 }
 
 fn batched_fn_zero_delay(per_caller: usize) -> f64 {
@@ -267,6 +275,14 @@ fn scheduler_corners(per_caller: usize, rounds: usize) {
 fn main() {
     let per_caller = 1000;
     let rounds = 5;
+    if std::env::args().any(|a| a == "--accelrt-only") {
+        // For profilers: only accelrt's zero-delay rounds.
+        for _ in 0..rounds {
+            let (rps, mean) = accelrt_zero_delay_stats(per_caller, None);
+            println!("accelrt (sim, zero delay): {rps:.0} req/s, mean batch {mean:.1}");
+        }
+        return;
+    }
     println!(
         "zero-delay work, 256 concurrent callers x {per_caller} requests, max batch 64 (tokio, 2 worker threads); \
          median of {rounds} interleaved rounds"
