@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
 use crate::DeviceTimes;
@@ -15,7 +16,9 @@ use crate::DeviceTimes;
 pub(crate) struct Counters {
     // A mutex: read and reset rarely, never held across a wait.
     started: Mutex<Instant>,
-    pub submitted: AtomicU64,
+    /// On a cache line of its own: every `run` adds to it from the callers' threads, while the
+    /// workers and completion threads write the counters around it.
+    pub submitted: CachePadded<AtomicU64>,
     /// Batch ids (not reset with the stats).
     pub next_batch: AtomicU64,
     /// The scheduler's cancelled count at the last reset.
@@ -82,7 +85,7 @@ impl Counters {
         let zero = || AtomicU64::new(0);
         Counters {
             started: Mutex::new(Instant::now()),
-            submitted: zero(),
+            submitted: CachePadded::new(zero()),
             next_batch: zero(),
             cancelled_base: zero(),
             completed: zero(),
@@ -114,7 +117,7 @@ impl Counters {
 
     pub fn reset(&self) {
         for c in [
-            &self.submitted,
+            &*self.submitted,
             &self.completed,
             &self.failed,
             &self.batches,

@@ -41,8 +41,10 @@ pub(crate) fn run<B: Backend>(k: usize, shared: Arc<Shared<B>>, done: Vec<Sender
         let id = shared.counters.next_batch.fetch_add(1, Relaxed) + 1;
         let mut inputs = Vec::with_capacity(batch.requests.len());
         let mut members = Vec::with_capacity(batch.requests.len());
+        // Summed here, added once: one atomic add per batch, not per request.
+        let mut queued = std::time::Duration::ZERO;
         for req in batch.requests {
-            Counters::add(&shared.counters.queue_ns, taken.saturating_duration_since(req.enqueued));
+            queued = queued.saturating_add(taken.saturating_duration_since(req.enqueued));
             if let Some(tl) = &shared.timeline {
                 tl.record_request(Phase::Queued, id, req.id, req.enqueued, taken);
             }
@@ -63,6 +65,7 @@ pub(crate) fn run<B: Backend>(k: usize, shared: Arc<Shared<B>>, done: Vec<Sender
             }
             // req.span drops here: the request left the queue.
         }
+        Counters::add(&shared.counters.queue_ns, queued);
         // The scheduler counted a free slot for this batch, so the pool has one.
         let Some(slot) = shared.slots[i].lock().pop() else {
             let err = Error::Internal(format!("instance {i} has no free slot"));
