@@ -27,9 +27,10 @@
 //! Runtime's own choice); (c) the accelrt pipeline (`accelrt_ocr::pipeline`), which decodes on
 //! `--decoders` threads, detects on `--det-instances` sessions, cuts lines out on
 //! `--croppers` threads, then sends every line of every image in flight (`--in-flight`)
-//! through one orientation-classifier runtime and one recogniser runtime that batch up to
-//! `--cls-batch` / `--rec-batch` lines across images (recogniser inputs padded to width
-//! buckets, `--rec-min-width`, `--rec-step`).
+//! through one orientation-classifier runtime and one recogniser runtime (`--rec-instances`
+//! sessions) that batch up to `--cls-batch` / `--rec-batch` lines of one width across images
+//! (recogniser inputs padded to width buckets, `--rec-min-width`, `--rec-step`; the defaults
+//! are `OcrSettings::default()`'s, which on a CPU run the recogniser one line at a time).
 //!
 //! Options: `--images N`, `--dir DIR`, `--set held-out|dev|simple`, `--seed N`, `--tilt DEG`
 //! (lines tilted by up to DEG), `--turned` (pages upside down), `--bench`, `--no-peer`,

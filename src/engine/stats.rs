@@ -6,8 +6,8 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use crossbeam_utils::CachePadded;
+use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 
 use crate::DeviceTimes;

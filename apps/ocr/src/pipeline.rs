@@ -32,8 +32,10 @@ pub const STAGES: [&str; 4] = ["decode", "detect", "crop", "recognize"];
 ///    out upright, prepare the classifier's and recogniser's inputs;
 /// 4. `recognize`: for each image, all its lines at once through the classifier's runtime and
 ///    then the recogniser's. Every image in flight sends its lines to the same two runtimes,
-///    so their batches fill with lines of several images; a batch only ever holds lines of
-///    one width bucket (the runtime batches by input shape).
+///    whose sessions stay busy with lines of several images; with `max_batch` above 1 (the
+///    classifier's default; the recogniser's on a GPU) their batches fill with lines of
+///    several images, a batch only ever holding lines of one width bucket (the runtime
+///    batches by input shape).
 ///
 /// Fails with [`accelrt::Error::Config`] on bad settings, and when a model cannot be loaded.
 pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<OcrPipeline> {
