@@ -75,17 +75,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn accelrt_zero_delay(per_caller: usize) -> f64 {
-    accelrt_zero_delay_with(per_caller, None)
-}
-
-/// The zero-delay run, every request with `timeout` (the deadline path) if given.
-fn accelrt_zero_delay_with(per_caller: usize, timeout: Option<Duration>) -> f64 {
-    accelrt_zero_delay_stats(per_caller, timeout).0
-}
-
-/// The zero-delay run: req/s and the mean batch.
-fn accelrt_zero_delay_stats(per_caller: usize, timeout: Option<Duration>) -> (f64, f64) {
+/// The zero-delay run, every request with `timeout` (the deadline path) if given: req/s and
+/// the mean batch.
+fn accelrt_zero_delay(per_caller: usize, timeout: Option<Duration>) -> (f64, f64) {
     let rt = Runtime::builder(SimBackend::new(SimConfig::default()))
         .parallel(2)
         .depth(4)
@@ -234,8 +226,8 @@ fn scheduler_corners(per_caller: usize, rounds: usize) {
     println!("per-request timeout: 256 callers x {per_caller}, max batch 64; median of {rounds} interleaved rounds");
     let (mut without, mut with) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        without.push(accelrt_zero_delay_with(per_caller, None));
-        with.push(accelrt_zero_delay_with(per_caller, Some(Duration::from_millis(50))));
+        without.push(accelrt_zero_delay(per_caller, None).0);
+        with.push(accelrt_zero_delay(per_caller, Some(Duration::from_millis(50))).0);
     }
     let (without, with) = (median(without), median(with));
     println!("{:<34} {:>12.0}", "no timeout (req/s)", without);
@@ -278,7 +270,7 @@ fn main() {
     if std::env::args().any(|a| a == "--accelrt-only") {
         // For profilers: only accelrt's zero-delay rounds.
         for _ in 0..rounds {
-            let (rps, mean) = accelrt_zero_delay_stats(per_caller, None);
+            let (rps, mean) = accelrt_zero_delay(per_caller, None);
             println!("accelrt (sim, zero delay): {rps:.0} req/s, mean batch {mean:.1}");
         }
         return;
@@ -289,7 +281,7 @@ fn main() {
     );
     let (mut ours, mut theirs, mut floor) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
-        ours.push(accelrt_zero_delay(per_caller));
+        ours.push(accelrt_zero_delay(per_caller, None).0);
         theirs.push(batched_fn_zero_delay(per_caller));
         floor.push(bare_channel(per_caller));
     }

@@ -9,32 +9,33 @@
 //!
 //! - **Numbers.** A run of letters and digits made only of digits and O, o, I, l, with a digit
 //!   from 1 to 9 in it or a `#` before it, is a number: "#Ol" is "#01", "17.1l.2015" is
-//!   "17.11.2015".
+//!   "17.11.2015". A 1 between a letter and a small letter is an l ("OCEAN1ibrary").
 //! - **O, 0, o.** Its context on each side is the nearest character that is not one of the
 //!   three: a letter, a digit, or nothing (a space, the line's end, other punctuation). A
 //!   decimal point, comma or colon with a digit beyond it counts as a digit ("pallet0.62",
-//!   "13:OO"), and so do a percent sign on the right and a `#` on the left. Digits on every side: 0. Letters on
-//!   every side: O, or o inside a lower-case word (a small o stays a small o). A digit on one
-//!   side and a letter on the other happens where the recogniser dropped a space ("1991 Only"
-//!   read as "19910nly"): where each character sits along the line ([`settle_confusables_at`])
-//!   shows the widest gap between the two, where the space was, and each character goes with
-//!   its side of it; without positions, or with no single widest gap, it stays as read. A lone
-//!   one with a letter before it and a colon and a digit after it is a letter: a colon after a
-//!   word ends a label ("OSLO: 62%" read as "OSL0:62%").
-//! - **I and l**, in each run of letters: an I whose nearest letters that tell their case are
-//!   small becomes l ("worId"), unless positions show it starts a word run on without a space
-//!   ("courtInvoice": a gap before it wider by two time steps or more than the gap after it);
-//!   two bars after a word's first letter, with a small letter or nothing after them, are "ll"
-//!   ("AII"), unless the word is a Roman numeral; a 1 between a letter and a small letter
-//!   is an l ("OCEAN1ibrary"); an l with capitals on both sides becomes I ("INVOlCE", "DlScoUNT").
-//! - **Words.** The last two rules work on each run of letters, cut also where positions
-//!   show a space the recogniser dropped (a gap two time steps wider than the line's median
-//!   and than its neighbours):
-//!   "MANAGERAIlSouth" is settled as "MANAGER", "AIl" and "South".
-//! - **Case**, in each run of letters: when the letters whose shape tells their case (all but
-//!   c o s u v w x z) are all capitals, the same-shape letters become capitals; when they are
-//!   all small (the run's first letter aside, which may be a capital), small. Mixed-case words
-//!   ("iPhone", "McDonald") and plurals of capitals ("GPUs") stay as read.
+//!   "13:OO"), and so do a percent sign on the right and a `#` on the left. Digits on every
+//!   side: 0. Letters on every side: O, or o inside a lower-case word (a small o stays a small
+//!   o). A digit on one side and a letter on the other happens where the recogniser dropped a
+//!   space ("1991 Only" read as "19910nly"): where each character sits along the line
+//!   ([`settle_confusables_at`]) shows the widest gap between the two, where the space was,
+//!   and each character goes with its side of it; without positions, or with no single widest
+//!   gap, it stays as read. A lone one with a letter before it and a colon and a digit after
+//!   it is a letter: a colon after a word ends a label ("OSLO: 62%" read as "OSL0:62%").
+//!
+//! The last two rules work word by word. A word is a run of letters, cut also where positions
+//! show a space the recogniser dropped (a gap two time steps wider than the line's median and
+//! than its neighbours): "MANAGERAIlSouth" is settled as "MANAGER", "AIl" and "South".
+//!
+//! - **I and l**: an I whose nearest letters that tell their case are small becomes l
+//!   ("worId"), unless positions show it starts a word run on without a space ("courtInvoice":
+//!   a gap before it wider by two time steps or more than the gap after it); two bars after a
+//!   word's first letter, with a small letter or nothing after them, are "ll" ("AII"), unless
+//!   the word is a Roman numeral; an l with capitals on both sides becomes I ("INVOlCE",
+//!   "DlScoUNT").
+//! - **Case**: when the letters whose shape tells their case (all but c o s u v w x z) are all
+//!   capitals, the same-shape letters become capitals; when they are all small (the word's
+//!   first letter aside, which may be a capital), small. Mixed-case words ("iPhone",
+//!   "McDonald") and plurals of capitals ("GPUs") stay as read.
 
 /// Letters whose capital is the small letter, larger.
 const SAME_SHAPE: &[char] = &['c', 'o', 's', 'u', 'v', 'w', 'x', 'z'];
@@ -189,11 +190,11 @@ fn lone_before_colon_then_digit(read: &[char], i: usize) -> bool {
     lone && read.get(i + 1) == Some(&':') && read.get(i + 2).is_some_and(char::is_ascii_digit)
 }
 
-/// Capital I and small l in one run of letters: an I whose nearest case-telling letters are
-/// small is an l ("worId"), unless it starts a word the recogniser ran on without a space
-/// ("courtInvoice": a wider gap before it than after, by positions); an l between capitals
-/// on both sides is an I ("INVOlCE"). Not with a capital on one side only: "Oslo" read as
-/// "OSlO" has none that tells.
+/// Capital I and small l in one word: an I whose nearest case-telling letters are small is an
+/// l ("worId"), unless it starts a word the recogniser ran on without a space ("courtInvoice":
+/// a gap before it wider by two steps, by positions); an l between capitals on both sides is
+/// an I ("INVOlCE"), not with a capital on one side only ("Oslo" read as "OSlO" has none that
+/// tells); two bars after the first letter before a small letter or the end are "ll" ("AII").
 fn settle_bars(w: &mut [char], steps: Option<&[usize]>) {
     let read: Vec<char> = w.to_vec();
     let telling = |j: &usize| read[*j] != 'I' && read[*j] != 'l' && !same_shape(read[*j]);
