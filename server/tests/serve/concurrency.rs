@@ -131,6 +131,27 @@ async fn a_full_queue_answers_503() {
     );
 }
 
+/// Whether the metrics show `n` requests pending on `model`.
+pub fn pending(model: &str, n: u32) -> impl Fn(&str) -> bool {
+    let line = format!("nv_inference_pending_request_count{{model=\"{model}\",version=\"1\"}} {n}");
+    move |t: &str| t.contains(&line)
+}
+
+/// Sends `model` one long request per entry of `sizes` (that many 640x640 images), each once
+/// the one before is pending, so that they take the instance's slots in order; returns their
+/// HTTP statuses to await.
+pub async fn occupy(live: &crate::common::Live, model: &str, sizes: &[usize]) -> Vec<tokio::task::JoinHandle<u16>> {
+    let url = live.url(&format!("/v2/models/{model}/infer"));
+    let mut running = Vec::new();
+    for (i, &n) in sizes.iter().enumerate() {
+        let a = Tensor::new([n, 3, 640, 640], vec![0.5f32; n * 3 * 640 * 640]).unwrap();
+        let url = url.clone();
+        running.push(tokio::spawn(async move { infer_binary(&url, &a).await.0 }));
+        wait_for(live, "a long request pending", pending(model, i as u32 + 1)).await;
+    }
+    running
+}
+
 pub async fn wait_for(live: &crate::common::Live, what: &str, f: impl Fn(&str) -> bool) -> String {
     for _ in 0..2000 {
         let text = live.metrics().await;
@@ -150,26 +171,12 @@ async fn a_dropped_connection_cancels_its_queued_request() {
     use tokio::io::AsyncWriteExt;
 
     let live = live();
-    let pending = |n: u32| {
-        move |t: &str| {
-            t.contains(&format!(
-                "nv_inference_pending_request_count{{model=\"solo\",version=\"1\"}} {n}"
-            ))
-        }
-    };
     let before = live.metrics().await;
     let exec0 = metric(&before, "nv_inference_exec_count", "solo");
     // A1: four 640x640 images in one request, long enough to still run while B is dropped.
     // A2: one more, which takes the instance's second slot (the engine prepares the next batch
     // while one runs), so that B waits in the queue proper.
-    let url = live.url("/v2/models/solo/infer");
-    let mut running = Vec::new();
-    for (i, n) in [4, 1].into_iter().enumerate() {
-        let a = Tensor::new([n, 3, 640, 640], vec![0.5f32; n * 3 * 640 * 640]).unwrap();
-        let url = url.clone();
-        running.push(tokio::spawn(async move { infer_binary(&url, &a).await.0 }));
-        wait_for(&live, "A pending", pending(i as u32 + 1)).await;
-    }
+    let running = occupy(&live, "solo", &[4, 1]).await;
 
     // B, written by hand on a raw connection that is then closed.
     let (b, _) = det_case(1, 5);
@@ -186,18 +193,21 @@ async fn a_dropped_connection_cancels_its_queued_request() {
     stream.write_all(request.as_bytes()).await.unwrap();
     stream.write_all(&head).await.unwrap();
     stream.write_all(b.bytes()).await.unwrap();
-    wait_for(&live, "B pending", pending(3)).await;
+    wait_for(&live, "B pending", pending("solo", 3)).await;
     drop(stream);
 
     let text = wait_for(&live, "B cancelled", |t| {
         t.contains("nv_inference_request_failure{model=\"solo\",reason=\"CANCELED\",version=\"1\"} 1")
     })
     .await;
-    assert!(pending(2)(&text), "A1 and A2 are still in when B is cancelled:\n{text}");
+    assert!(
+        pending("solo", 2)(&text),
+        "A1 and A2 are still in when B is cancelled:\n{text}"
+    );
     for a in running {
         assert_eq!(a.await.unwrap(), 200);
     }
-    let after = wait_for(&live, "A done", pending(0)).await;
+    let after = wait_for(&live, "A done", pending("solo", 0)).await;
     assert_eq!(
         metric(&after, "nv_inference_exec_count", "solo") - exec0,
         2.0,

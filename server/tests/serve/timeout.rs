@@ -1,7 +1,6 @@
 //! The request parameter `timeout` (µs, as Triton's): a request that cannot start in time
 //! fails with 503 over HTTP and DEADLINE_EXCEEDED over gRPC, and never runs.
 
-use accelrt::Tensor;
 use accelrt_server::proto::grpc_inference_service_client::GrpcInferenceServiceClient;
 use accelrt_server::proto::infer_parameter::ParameterChoice;
 use accelrt_server::proto::model_infer_request::InferInputTensor;
@@ -9,18 +8,11 @@ use accelrt_server::proto::{InferParameter, ModelInferRequest};
 use serde_json::{json, Value};
 
 use crate::common::{det_case, live};
-use crate::concurrency::{infer_binary, wait_for};
+use crate::concurrency::occupy;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_request_that_cannot_start_in_time_fails_cleanly() {
     let live = live();
-    let pending = |n: u32| {
-        move |t: &str| {
-            t.contains(&format!(
-                "nv_inference_pending_request_count{{model=\"slow\",version=\"1\"}} {n}"
-            ))
-        }
-    };
     let exec = |t: &str| {
         t.lines()
             .find(|l| l.starts_with("nv_inference_exec_count{model=\"slow\""))
@@ -31,13 +23,7 @@ async fn a_request_that_cannot_start_in_time_fails_cleanly() {
     // Two long requests: one runs, one waits in the instance's second slot; what comes next
     // waits in the queue.
     let url = live.url("/v2/models/slow/infer");
-    let mut running = Vec::new();
-    for (i, n) in [4, 2].into_iter().enumerate() {
-        let a = Tensor::new([n, 3, 640, 640], vec![0.5f32; n * 3 * 640 * 640]).unwrap();
-        let url = url.clone();
-        running.push(tokio::spawn(async move { infer_binary(&url, &a).await.0 }));
-        wait_for(&live, "the long requests", pending(i as u32 + 1)).await;
-    }
+    let running = occupy(&live, "slow", &[4, 2]).await;
     let (x, _) = det_case(1, 9);
     let data = x.to_vec::<f32>().unwrap();
     let resp = reqwest::Client::new()
