@@ -6,30 +6,18 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use accelrt::trace::{overlapping, Phase, Track};
 use accelrt::{AsyncRuntime, Error, RunOptions, Runtime, RuntimeBuilder, Timeline};
 use accelrt_sim::{Faults, SimBackend, SimConfig, SimControl};
-use common::{check, item};
-
-/// Long enough that a test relying on it would visibly hang, never reached when correct.
-const PATIENCE: Duration = Duration::from_secs(60);
+use common::{check, eventually, item, PATIENCE};
 
 fn sim(config: SimConfig) -> (RuntimeBuilder<SimBackend>, SimControl, Timeline) {
     let timeline = Timeline::new();
     let backend = SimBackend::new(config.with_timeline(timeline.clone()).with_input_log());
     let control = backend.control();
     (Runtime::builder(backend).timeline(timeline.clone()), control, timeline)
-}
-
-/// Polls until `cond` holds (or `PATIENCE` runs out, which fails the test).
-fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < PATIENCE, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 #[test]

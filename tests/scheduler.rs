@@ -8,27 +8,17 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use accelrt::{AsyncRuntime, Error, Overflow, Pipeline, RunOptions, Runtime, Tensor};
 use accelrt_sim::{Faults, SimBackend, SimConfig, SimControl};
-use common::{check, item};
+use common::{check, eventually, item, PATIENCE};
 use futures::future::FusedFuture;
-
-const PATIENCE: Duration = Duration::from_secs(60);
 
 fn sim(config: SimConfig) -> (SimBackend, SimControl) {
     let backend = SimBackend::new(config.with_input_log());
     let control = backend.control();
     (backend, control)
-}
-
-fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < PATIENCE, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// The first elements of the inputs of each batch that reached the device, in order.

@@ -1,7 +1,21 @@
 //! Helpers shared by the integration tests (included with `mod common;`).
 #![allow(dead_code)]
 
+use std::time::{Duration, Instant};
+
 use accelrt::Tensor;
+
+/// Long enough that a test relying on it would visibly hang, never reached when correct.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Polls until `cond` holds (or `PATIENCE` runs out, which fails the test).
+pub fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < PATIENCE, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
 
 /// A one-item input `f32 [1, len]` whose elements are `v, v + 1, v + 2, ...`.
 pub fn item(v: f32, len: usize) -> Tensor {
