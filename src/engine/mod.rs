@@ -108,9 +108,9 @@ impl<B: Backend> Shared<B> {
         let called = Instant::now();
         let key = match opts.batch_key {
             Some(k) => k,
-            None => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.backend.batch_key(&input))) {
+            None => match worker::guarded(|| Ok(self.backend.batch_key(&input))) {
                 Ok(k) => k,
-                Err(p) => return Task::ready(Err(Error::from_panic(p))),
+                Err(e) => return Task::ready(Err(e)),
             },
         };
         // A timeout too long to add to now is no timeout.

@@ -59,13 +59,16 @@ pub(crate) fn run<B: Backend>(k: usize, shared: Arc<Shared<B>>, done: Vec<Sender
                 }
                 Err(e) => {
                     tracing::debug!(request = req.id, error = %e, "rejected before batching");
-                    shared.counters.failed.fetch_add(1, Relaxed);
-                    req.responder.send(Err(e));
+                    shared.reject(req, e);
                 }
             }
             // req.span drops here: the request left the queue.
         }
         Counters::add(&shared.counters.queue_ns, queued);
+        if members.is_empty() {
+            shared.batch_done(i);
+            continue;
+        }
         // The scheduler counted a free slot for this batch, so the pool has one.
         let Some(slot) = shared.slots[i].lock().pop() else {
             let err = Error::Internal(format!("instance {i} has no free slot"));
@@ -75,11 +78,6 @@ pub(crate) fn run<B: Backend>(k: usize, shared: Arc<Shared<B>>, done: Vec<Sender
             shared.batch_done(i);
             continue;
         };
-        if members.is_empty() {
-            shared.slots[i].lock().push(slot);
-            shared.batch_done(i);
-            continue;
-        }
         let info = BatchInfo {
             id,
             requests: members.iter().map(|m| m.id).collect(),

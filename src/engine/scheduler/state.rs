@@ -277,13 +277,10 @@ impl<I, O> State<I, O> {
         wake
     }
 
-    /// Takes a request out of the slab and out of the deadline index; its FIFO reference
-    /// becomes stale (or was already popped). Keeps the counts.
-    fn remove(&mut self, slot: usize, popped: bool) -> Request<I, O> {
-        let Entry { req, admitted } = self.entries.remove(slot);
-        if let Some(d) = req.deadline {
-            self.deadlines.remove(&(d.at, slot));
-        }
+    /// Takes a request out from the middle of its FIFO: unlinked, its FIFO reference becomes
+    /// stale, and the counts follow.
+    fn remove(&mut self, slot: usize) -> Request<I, O> {
+        let Entry { req, admitted } = unlink(&mut self.entries, &mut self.deadlines, slot);
         let fifos = if admitted {
             self.queued -= 1;
             self.keys.get_mut(req.key)
@@ -292,9 +289,7 @@ impl<I, O> State<I, O> {
         };
         if let Some(f) = fifos {
             f.live -= 1;
-            if !popped {
-                f.stale += 1;
-            }
+            f.stale += 1;
         }
         if admitted {
             self.compact_key(req.key);
@@ -320,7 +315,7 @@ impl<I, O> State<I, O> {
         if self.entries.get(slot).is_none_or(|e| e.req.id != id) {
             return None; // it started, or left already
         }
-        let req = self.remove(slot, false);
+        let req = self.remove(slot);
         self.departures.cancelled += 1;
         let wake = self.admit_waiting() && self.has_free_slot();
         Some((req, wake))
@@ -367,14 +362,18 @@ impl<I, O> State<I, O> {
                 let Some(head) = head(fifos, &self.entries) else {
                     continue;
                 };
-                let oldest = oldest(fifos, &self.entries).unwrap_or(head.1 .0);
-                let grow_until = oldest.checked_add(self.policy.timeout);
-                let due = self.policy.timeout.is_zero()
-                    || self.closed
-                    || idle
-                    || fifos.live >= self.policy.max_batch
-                    || grow_until.is_some_and(|t| t <= now);
-                if due {
+                // The oldest request (a scan of every level) matters only when nothing
+                // cheaper makes the batch due.
+                let due_now =
+                    self.policy.timeout.is_zero() || self.closed || idle || fifos.live >= self.policy.max_batch;
+                let grow_until = if due_now {
+                    None
+                } else {
+                    oldest(fifos, &self.entries)
+                        .unwrap_or(head.1 .0)
+                        .checked_add(self.policy.timeout)
+                };
+                if due_now || grow_until.is_some_and(|t| t <= now) {
                     let rank = (head.0, std::cmp::Reverse(head.1));
                     if best.as_ref().is_none_or(|(_, b)| rank > *b) {
                         best = Some((key, rank));
@@ -423,10 +422,7 @@ impl<I, O> State<I, O> {
             let Some(r) = pop_live(fifos, &self.entries) else { break };
             taken += 1;
             // Popped from its FIFO already: the counts are settled once, below.
-            let req = self.entries.remove(r.slot).req;
-            if let Some(d) = req.deadline {
-                self.deadlines.remove(&(d.at, r.slot));
-            }
+            let req = unlink(&mut self.entries, &mut self.deadlines, r.slot).req;
             match req.deadline {
                 Some(d) if d.at <= now => rejects.push((req, Error::TimedOut(d.timeout))),
                 _ if req.responder.is_cancelled() => self.departures.cancelled += 1,
@@ -486,7 +482,7 @@ impl<I, O> State<I, O> {
             if at > now {
                 break;
             }
-            let req = self.remove(slot, false);
+            let req = self.remove(slot);
             let timeout = req.deadline.map_or(Duration::ZERO, |d| d.timeout);
             out.push((req, Error::TimedOut(timeout)));
         }
@@ -611,6 +607,20 @@ impl Keys {
     fn clear(&mut self) {
         self.0.clear();
     }
+}
+
+/// Takes a request out of the slab and out of the deadline index; nothing else (its FIFO
+/// reference and the counts are the caller's).
+fn unlink<I, O>(
+    entries: &mut Slab<Entry<I, O>>,
+    deadlines: &mut BTreeSet<(Instant, usize)>,
+    slot: usize,
+) -> Entry<I, O> {
+    let entry = entries.remove(slot);
+    if let Some(d) = entry.req.deadline {
+        deadlines.remove(&(d.at, slot));
+    }
+    entry
 }
 
 /// What [`State::enqueue`] tells its caller.
