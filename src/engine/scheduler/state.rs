@@ -93,9 +93,8 @@ pub(crate) enum Expiry<I, O> {
 /// One instance's load.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Load {
-    /// Slots not holding a batch.
-    pub free: usize,
-    /// Batches between being taken and being done.
+    /// Batches between being taken and being done; the instance's other `depth - in_flight`
+    /// slots are free.
     pub in_flight: usize,
     /// Since when it has had a batch in flight.
     pub busy_since: Option<Instant>,
@@ -171,12 +170,7 @@ const STALE_SLACK: usize = 64;
 
 impl<I, O> State<I, O> {
     pub fn new(policy: Policy) -> Self {
-        let load = (0..policy.instances)
-            .map(|_| Load {
-                free: policy.depth,
-                ..Load::default()
-            })
-            .collect();
+        let load = (0..policy.instances).map(|_| Load::default()).collect();
         State {
             waiting: Fifos::new(policy.levels),
             policy,
@@ -327,7 +321,7 @@ impl<I, O> State<I, O> {
         for k in 0..n {
             let i = (self.next_instance + k) % n;
             let l = &self.load[i];
-            if l.free > 0 && best.is_none_or(|b| l.in_flight < self.load[b].in_flight) {
+            if l.in_flight < self.policy.depth && best.is_none_or(|b| l.in_flight < self.load[b].in_flight) {
                 best = Some(i);
             }
         }
@@ -391,7 +385,6 @@ impl<I, O> State<I, O> {
                 continue; // all expired or dropped: look again
             }
             let l = &mut self.load[instance];
-            l.free -= 1;
             l.in_flight += 1;
             if l.busy_since.is_none() {
                 l.busy_since = Some(now);
@@ -437,7 +430,7 @@ impl<I, O> State<I, O> {
 
     /// An instance has a free slot: a worker could take a batch now.
     pub fn has_free_slot(&self) -> bool {
-        self.load.iter().any(|l| l.free > 0)
+        self.load.iter().any(|l| l.in_flight < self.policy.depth)
     }
 
     /// A batch of `instance` is done and its slot is free again; an instance falling idle
@@ -446,7 +439,6 @@ impl<I, O> State<I, O> {
     /// empty queue need not wake for a slot.
     pub fn batch_done(&mut self, instance: usize, now: Instant) -> bool {
         let l = &mut self.load[instance];
-        l.free = (l.free + 1).min(self.policy.depth);
         l.in_flight = l.in_flight.saturating_sub(1);
         if l.in_flight == 0 {
             if let Some(since) = l.busy_since.take() {
