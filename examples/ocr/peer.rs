@@ -19,16 +19,11 @@ pub struct PeerRun {
 fn run(cmd: &mut Command, what: &str) -> Result<std::process::Output, String> {
     let out = cmd.output().map_err(|e| format!("{what}: cannot start: {e}"))?;
     if !out.status.success() {
-        return Err(format!(
-            "{what}: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .rev()
-                .take(15)
-                .collect::<Vec<_>>()
-                .join("\n")
-        ));
+        // The last 15 lines of stderr, in their order.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(15)..];
+        return Err(format!("{what}: {}\n{}", out.status, tail.join("\n")));
     }
     Ok(out)
 }
