@@ -132,12 +132,9 @@ fn param(p: &InferParameter) -> Option<Param> {
 }
 
 fn decode(r: ModelInferRequest, priorities: crate::infer::Priorities) -> Result<InferRequest, ServeError> {
-    let params: Vec<(String, Param)> = r
-        .parameters
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), param(v)?)))
-        .collect();
-    let options = run_options(params.iter().map(|(k, v)| (k.as_str(), v)), priorities)?;
+    // Converted on the fly: no copy of the names.
+    let params = r.parameters.iter().filter_map(|(k, v)| Some((k.as_str(), param(v)?)));
+    let options = run_options(params, priorities)?;
     let raw = r.raw_input_contents;
     if !raw.is_empty() && raw.len() != r.inputs.len() {
         return Err(ServeError::invalid(format!(

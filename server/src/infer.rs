@@ -73,14 +73,15 @@ pub struct Priorities {
 /// the model does not have) means the default level; `timeout` is in microseconds, 0 = the
 /// model's default. accelrt numbers levels the other way round (higher runs first), so level
 /// `p` becomes accelrt's `levels - p`.
-pub fn run_options<'a>(
-    params: impl IntoIterator<Item = (&'a str, &'a Param)>,
+pub fn run_options<'a, P: std::borrow::Borrow<Param>>(
+    params: impl IntoIterator<Item = (&'a str, P)>,
     priorities: Priorities,
 ) -> Result<RunOptions, ServeError> {
     let mut opts = RunOptions::default();
     let to_engine = |p: usize| priorities.levels.saturating_sub(p);
     opts.priority = to_engine(priorities.default);
     for (name, value) in params {
+        let value: &Param = value.borrow();
         match name {
             "priority" => {
                 let p = value.as_u64().ok_or_else(|| {

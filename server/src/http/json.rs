@@ -124,12 +124,9 @@ pub fn decode(body: Bytes, header_len: Option<usize>, priorities: Priorities) ->
             binary.len()
         )));
     }
-    let params: Vec<(String, Param)> = req
-        .parameters
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), param(v)?)))
-        .collect();
-    let options = run_options(params.iter().map(|(k, v)| (k.as_str(), v)), priorities)?;
+    // Converted on the fly: no copy of the names.
+    let params = req.parameters.iter().filter_map(|(k, v)| Some((k.as_str(), param(v)?)));
+    let options = run_options(params, priorities)?;
     let mut binary_out = BinaryOutputs {
         all: req
             .parameters
