@@ -262,6 +262,7 @@ impl<I, O> State<I, O> {
             let Some(r) = pop_live(&mut self.waiting, &self.entries) else {
                 break;
             };
+            self.waiting.live -= 1;
             let entry = &mut self.entries[r.slot];
             entry.admitted = true;
             let (key, level) = (entry.req.key, entry.req.priority);

@@ -144,6 +144,32 @@ fn a_withdrawn_request_frees_its_place_and_the_line_moves_up_in_order() {
 }
 
 #[test]
+fn requests_that_waited_for_room_drain_and_the_workers_then_stop() {
+    // More requests than places: the line for room empties as they are admitted, so a
+    // draining close ends with Exit (the line's count once stayed up and workers waited for
+    // ever).
+    let t0 = Instant::now();
+    let mut s = State::new(Policy {
+        capacity: 2,
+        ..policy(2, Duration::ZERO)
+    });
+    let tasks: Vec<_> = (0..7).map(|_| req(&mut s, 0, t0, None)).collect();
+    s.close_by(None);
+    let mut out = Vec::new();
+    loop {
+        match s.next(t0, &mut Vec::new()) {
+            Next::Batch(b) => {
+                out.extend(b.requests.iter().map(|r| r.id));
+                s.batch_done(b.instance, t0);
+            }
+            Next::Exit => break,
+            Next::Wait(t) => panic!("waited ({t:?}) with {} queued, all slots free", s.len()),
+        }
+    }
+    assert_eq!(out, tasks.iter().map(|t| t.1).collect::<Vec<_>>());
+}
+
+#[test]
 fn a_full_queue_that_rejects_gives_the_request_back() {
     let t0 = Instant::now();
     let mut s: State<u32, u32> = State::new(Policy {
@@ -428,6 +454,107 @@ mod model {
             let closed = s.close(false);
             prop_assert_eq!(closed.len(), live.len());
             prop_assert_eq!(s.deadline_entries(), 0);
+        }
+    }
+}
+
+/// With a queue smaller than the load (requests wait in line for room), whatever the order
+/// of enqueues, withdrawals, batches and completions: a draining close runs every request
+/// still there exactly once and then stops the workers.
+mod line_for_room {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Enqueue(usize),
+        Withdraw(usize),
+        Next,
+        Done(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..2usize).prop_map(Op::Enqueue),
+            1 => (0..40usize).prop_map(Op::Withdraw),
+            3 => Just(Op::Next),
+            2 => (0..2usize).prop_map(Op::Done),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        #[test]
+        fn a_draining_close_runs_each_request_once_and_stops(
+            ops in proptest::collection::vec(op(), 1..80),
+            capacity in 1..5usize,
+            max_batch in 1..4usize,
+        ) {
+            let t0 = Instant::now();
+            let mut s = State::new(Policy { capacity, instances: 2, depth: 1, ..policy(max_batch, Duration::ZERO) });
+            let mut handles: Vec<(usize, u64, Task<u32>)> = Vec::new();
+            let mut seen: Vec<u64> = Vec::new();
+            let mut in_flight = [0usize; 2];
+            let mut step = |s: &mut State<u32, u32>, seen: &mut Vec<u64>, in_flight: &mut [usize; 2]| {
+                match s.next(t0, &mut Vec::new()) {
+                    Next::Batch(b) => {
+                        seen.extend(b.requests.iter().map(|r| r.id));
+                        in_flight[b.instance] += 1;
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            for op in ops {
+                match op {
+                    Op::Enqueue(priority) => {
+                        let (responder, task) = Task::<u32>::channel();
+                        let id = s.take_id();
+                        let r = Request { id, input: 0, responder, enqueued: t0, deadline: None, priority, key: 0, _span: tracing::Span::none() };
+                        let e = s.enqueue(r, false).unwrap_or_else(|_| panic!("refused"));
+                        handles.push((e.slot, id, task));
+                    }
+                    Op::Withdraw(i) => {
+                        if let Some(&(slot, id, _)) = handles.get(i) {
+                            if s.withdraw(slot, id).is_some() {
+                                seen.push(id);
+                            }
+                        }
+                    }
+                    Op::Next => {
+                        step(&mut s, &mut seen, &mut in_flight);
+                    }
+                    Op::Done(i) => {
+                        if in_flight[i] > 0 {
+                            in_flight[i] -= 1;
+                            s.batch_done(i, t0);
+                        }
+                    }
+                }
+            }
+            s.close_by(None);
+            for i in 0..2 {
+                while in_flight[i] > 0 {
+                    in_flight[i] -= 1;
+                    s.batch_done(i, t0);
+                }
+            }
+            for _ in 0..=handles.len() {
+                if !step(&mut s, &mut seen, &mut in_flight) {
+                    break;
+                }
+                for i in 0..2 {
+                    if in_flight[i] > 0 {
+                        in_flight[i] -= 1;
+                        s.batch_done(i, t0);
+                    }
+                }
+            }
+            prop_assert!(matches!(s.next(t0, &mut Vec::new()), Next::Exit), "workers kept waiting with {} left", s.len());
+            seen.sort_unstable();
+            let all: Vec<u64> = handles.iter().map(|h| h.1).collect();
+            prop_assert_eq!(seen, all);
         }
     }
 }
