@@ -12,7 +12,8 @@
 //!    process's resident memory across 1 M requests with a 1-hour timeout.
 //!
 //! Run: `cargo run --release --example batching` (`-- --scheduler-only`: tables 1 and 3;
-//! `-- --accelrt-only`: only accelrt's rounds of table 1, to profile).
+//! `-- --accelrt-only` or `-- --batched-fn-only`: only that contender's rounds of table 1, to
+//! profile).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -272,6 +273,15 @@ fn main() {
         for _ in 0..rounds {
             let (rps, mean) = accelrt_zero_delay(per_caller, None);
             println!("accelrt (sim, zero delay): {rps:.0} req/s, mean batch {mean:.1}");
+        }
+        return;
+    }
+    if std::env::args().any(|a| a == "--batched-fn-only") {
+        for _ in 0..rounds {
+            println!(
+                "batched-fn (max_delay 0): {:.0} req/s",
+                batched_fn_zero_delay(per_caller)
+            );
         }
         return;
     }

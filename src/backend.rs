@@ -65,7 +65,8 @@ impl BatchInfo {
 ///   submits to one instance never overlap. It must not wait for the device work: enqueue it
 ///   (or record what to run) and return. Work that blocks belongs in `complete`.
 /// - `complete` runs on the instance's own completion thread, in submit order, and blocks
-///   until the slot's work is done. It returns one result per request, in batch order: an
+///   until the slot's work is done; or, when [`finished`](Backend::finished) says the work is
+///   done already right after `submit`, on the worker that submitted it. It returns one result per request, in batch order: an
 ///   `Err` inside fails that request alone, an outer `Err` (or a panic, which the engine
 ///   catches) fails the whole batch. Either way the runtime goes on with the next batch.
 /// - The backend, instances and slots are dropped after every slot's work completed, on
@@ -102,6 +103,16 @@ pub trait Backend: Send + Sync + 'static {
     /// Waits for the slot's work and returns one result per request, in batch order.
     fn complete(&self, slot: &mut Self::Slot) -> Result<Vec<Result<Self::Output>>>;
 
+    /// Whether the slot's submitted work has already finished, so that `complete` would return
+    /// without waiting (default `false`). Asked on the preparation worker right after a
+    /// successful `submit`: when it says so, that worker completes the batch itself instead
+    /// of handing it to the completion thread, one thread hand-off less per batch. `complete`
+    /// calls of an instance may then overlap, each on its own slot.
+    fn finished(&self, slot: &Self::Slot) -> bool {
+        let _ = slot;
+        false
+    }
+
     /// The batch key of `input` (default 0: every request may share a batch). Requests of
     /// different keys never share a batch: key by shape for models whose batch must be of
     /// one shape, or by a size bucket (text length, image width) to keep padding small.
@@ -111,7 +122,7 @@ pub trait Backend: Send + Sync + 'static {
     }
 
     /// The device times of the batch that just completed in `slot`, if the backend measures
-    /// them. Called on the completion thread right after a successful `complete`.
+    /// them. Called right after a successful `complete`, on the thread that ran it.
     fn device_times(&self, slot: &Self::Slot) -> Option<DeviceTimes> {
         let _ = slot;
         None

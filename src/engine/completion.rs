@@ -1,5 +1,7 @@
 //! Completion threads, one per instance: wait for each slot in submit order, resolve every
-//! request of its batch, give the slot back, and tell the scheduler.
+//! request of its batch, give the slot back, and tell the scheduler. A batch the backend has
+//! [`finished`](crate::Backend::finished) by the end of `submit` is completed the same way on
+//! the worker that submitted it.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -33,22 +35,28 @@ pub(crate) struct InFlight<B: Backend> {
 /// Instance `i`'s completion thread; returns when every worker has gone (the channel closed)
 /// and the last batch is done.
 pub(crate) fn run<B: Backend>(i: usize, shared: Arc<Shared<B>>, jobs: Receiver<InFlight<B>>) {
-    for mut job in jobs {
-        let start = Instant::now();
-        let span = tracing::trace_span!("complete", batch = job.info.id, instance = i);
-        let outputs = span.in_scope(|| guarded(|| shared.backend.complete(&mut job.slot)));
-        let end = Instant::now();
-        Counters::add(&shared.counters.complete_ns, end - start);
-        if let Some(tl) = &shared.timeline {
-            tl.record(Track::Completion(i), Phase::Complete, job.info.id, start, end);
-        }
-        if outputs.is_ok() {
-            if let Ok(Some(t)) = guarded(|| Ok(shared.backend.device_times(&job.slot))) {
-                shared.counters.add_device(t);
-            }
-        }
-        finish(&shared, job, outputs);
+    for job in jobs {
+        complete(&shared, job, Track::Completion(i));
     }
+}
+
+/// Waits for a batch's results and resolves its requests; `track` is where the timeline
+/// records it (the completion thread's, or the worker's that completed it at once).
+pub(crate) fn complete<B: Backend>(shared: &Shared<B>, mut job: InFlight<B>, track: Track) {
+    let start = Instant::now();
+    let span = tracing::trace_span!("complete", batch = job.info.id, instance = job.instance);
+    let outputs = span.in_scope(|| guarded(|| shared.backend.complete(&mut job.slot)));
+    let end = Instant::now();
+    Counters::add(&shared.counters.complete_ns, end - start);
+    if let Some(tl) = &shared.timeline {
+        tl.record(track, Phase::Complete, job.info.id, start, end);
+    }
+    if outputs.is_ok() {
+        if let Ok(Some(t)) = guarded(|| Ok(shared.backend.device_times(&job.slot))) {
+            shared.counters.add_device(t);
+        }
+    }
+    finish(shared, job, outputs);
 }
 
 /// Resolves every member of a batch (one result each, or the batch's error), returns the

@@ -1,6 +1,6 @@
 //! Preparation workers: take a due batch and a free slot from the scheduler, validate,
 //! `prepare`, `submit` under the instance's lock, and hand the slot to the instance's
-//! completion thread.
+//! completion thread (or complete it at once when the backend has finished it already).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use super::completion::{finish, InFlight, Member};
+use super::completion::{complete, finish, InFlight, Member};
 use super::scheduler::Work;
 use super::stats::Counters;
 use super::Shared;
@@ -97,6 +97,10 @@ pub(crate) fn run<B: Backend>(k: usize, shared: Arc<Shared<B>>, done: Vec<Sender
         }
         let submitted = prepared.and_then(|()| submit(&shared, &mut job));
         match submitted {
+            // Done already (a device with nothing to wait for): no hand-off.
+            Ok(()) if guarded(|| Ok(shared.backend.finished(&job.slot))).unwrap_or(false) => {
+                complete(&shared, job, Track::Worker(k));
+            }
             Ok(()) => {
                 if let Err(crossbeam_channel::SendError(job)) = done[i].send(job) {
                     finish(&shared, job, Err(Error::Internal("completion thread is gone".into())));

@@ -5,7 +5,14 @@
 //! queue when its H2D has finished, and its D2H the D2H queue when its compute has, so one
 //! slot waiting on its copy never holds up another slot's kernels (as on hardware with
 //! several stream queues). With a shared DMA engine, copies in both directions take turns.
+//!
+//! An operation of zero modelled time (the default, zero-delay device) runs at once on the
+//! thread that made it ready, when its engine is free and nothing is queued before it: still
+//! one operation at a time per engine, recorded on the engine's track, but without waking an
+//! engine thread for work that takes no time.
 
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -54,22 +61,47 @@ pub(crate) struct Op {
     mem: Arc<SlotMemory>,
 }
 
+impl Op {
+    fn step(&self) -> usize {
+        match self.phase {
+            Phase::H2D => 0,
+            Phase::Compute => 1,
+            _ => 2,
+        }
+    }
+}
+
 enum Msg {
     Op(Op),
     Stop,
 }
 
-/// Where an engine sends a finished operation's successor.
-struct Routes {
-    compute: Vec<Sender<Msg>>,
-    d2h: Sender<Msg>,
+/// One engine: its thread's queue, and the claim that keeps it to one operation at a time.
+struct Engine {
+    track: Track,
+    queue: Sender<Msg>,
+    /// Held while an operation runs on this engine, by its thread or by the thread running a
+    /// zero-time operation at once.
+    running: Mutex<()>,
+    /// Operations sent to the thread and not yet finished. A zero-time operation runs at once
+    /// only when this is 0, so it never overtakes one queued before it.
+    queued: AtomicUsize,
 }
 
-/// The engines' queues and threads.
+/// The engines and what their operations need, shared by the engine threads and the issuer.
+struct Engines {
+    /// H2D, then D2H (the same engine with a shared DMA), then the compute units.
+    list: Vec<Engine>,
+    d2h: usize,
+    computes: usize,
+    f: Affine,
+    timeline: Option<Timeline>,
+    gate: Arc<Gate>,
+}
+
+/// The engines and their threads.
 pub(crate) struct Device {
-    h2d: Sender<Msg>,
-    /// Every distinct engine queue, to stop them.
-    queues: Vec<Sender<Msg>>,
+    engines: Arc<Engines>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -106,42 +138,46 @@ impl Device {
                 format!("compute-{k}")
             }
         }));
-        let (txs, rxs): (Vec<_>, Vec<_>) = names.iter().map(|_| crossbeam_channel::unbounded::<Msg>()).unzip();
-        let dma_queues = if shared_dma { 1 } else { 2 };
-        let routes = Arc::new(Routes {
-            compute: txs[dma_queues..].to_vec(),
-            d2h: txs[dma_queues - 1].clone(),
+        let (list, rxs): (Vec<_>, Vec<_>) = names
+            .iter()
+            .map(|name| {
+                let (queue, rx) = crossbeam_channel::unbounded::<Msg>();
+                let engine = Engine {
+                    track: Track::Engine(name.clone()),
+                    queue,
+                    running: Mutex::new(()),
+                    queued: AtomicUsize::new(0),
+                };
+                (engine, rx)
+            })
+            .unzip();
+        let d2h = if shared_dma { 0 } else { 1 };
+        let engines = Arc::new(Engines {
+            list,
+            d2h,
+            computes: d2h + 1,
+            f: Affine { a, b },
+            timeline,
+            gate,
         });
-        let mut threads = Vec::new();
-        for (name, rx) in names.into_iter().zip(rxs) {
-            let (tl, gate, routes) = (timeline.clone(), gate.clone(), routes.clone());
-            let track = Track::Engine(name.clone());
-            let f = Affine { a, b };
+        let mut device = Device {
+            engines: engines.clone(),
+            threads: Vec::new(),
+        };
+        for (k, (name, rx)) in names.into_iter().zip(rxs).enumerate() {
+            let engines = engines.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("sim-{name}"))
-                .spawn(move || engine_loop(rx, track, tl, f, &gate, &routes));
-            match spawned {
-                Ok(t) => threads.push(t),
-                Err(e) => {
-                    // Stop what was started before reporting.
-                    drop(Device {
-                        h2d: txs[0].clone(),
-                        queues: txs.clone(),
-                        threads,
-                    });
-                    return Err(e);
-                }
-            }
+                .spawn(move || engine_loop(&engines, k, rx));
+            // On an error, dropping `device` stops what was started before reporting.
+            device.threads.push(spawned?);
         }
-        Ok(Device {
-            h2d: txs[0].clone(),
-            queues: txs,
-            threads,
-        })
+        Ok(device)
     }
 
     /// Starts a slot's H2D; each engine hands the next operation on when it finishes, and the
-    /// D2H sets the slot's `done` event. Returns at once.
+    /// D2H sets the slot's `done` event. Returns once the first operation that takes time is
+    /// queued (a zero-delay device has finished the whole batch by then).
     pub fn issue(&self, unit: usize, batch: u64, mem: &Arc<SlotMemory>, times: [Duration; 3]) {
         mem.done.reset();
         let op = Op {
@@ -151,16 +187,15 @@ impl Device {
             times,
             mem: mem.clone(),
         };
-        // The engines only stop in `Drop`, so the send cannot fail while `&self` is alive.
-        let _ = self.h2d.send(Msg::Op(op));
+        self.engines.dispatch(0, op);
     }
 }
 
 impl Drop for Device {
     fn drop(&mut self) {
         // Engines hold each other's queues, so they stop on a message, not on disconnection.
-        for q in &self.queues {
-            let _ = q.send(Msg::Stop);
+        for e in &self.engines.list {
+            let _ = e.queue.send(Msg::Stop);
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
@@ -168,9 +203,31 @@ impl Drop for Device {
     }
 }
 
-fn engine_loop(ops: Receiver<Msg>, track: Track, timeline: Option<Timeline>, f: Affine, gate: &Gate, routes: &Routes) {
-    while let Ok(Msg::Op(op)) = ops.recv() {
-        gate.wait_open();
+impl Engines {
+    /// Hands `op` to engine `k`. An operation of zero modelled time runs at once on this
+    /// thread when the engine is free, nothing is queued before it and the device is not
+    /// paused: no engine thread needs to wake for work that takes no time. Anything else joins
+    /// the engine's queue.
+    fn dispatch(&self, k: usize, op: Op) {
+        let engine = &self.list[k];
+        if op.times[op.step()].is_zero() && engine.queued.load(Acquire) == 0 && self.gate.is_open() {
+            if let Some(claim) = engine.running.try_lock() {
+                let next = self.execute(k, op);
+                drop(claim);
+                if let Some((k, op)) = next {
+                    self.dispatch(k, op);
+                }
+                return;
+            }
+        }
+        engine.queued.fetch_add(1, AcqRel);
+        // The engines only stop in `Device::drop`, so the send cannot fail before then.
+        let _ = engine.queue.send(Msg::Op(op));
+    }
+
+    /// Runs `op` on engine `k` (whose claim the caller holds) for its modelled time; returns
+    /// the slot's next operation and its engine, or sets the slot's `done` after its D2H.
+    fn execute(&self, k: usize, op: Op) -> Option<(usize, Op)> {
         let mem = &op.mem;
         // Span names must be static: one per engine phase.
         let span = match op.phase {
@@ -180,42 +237,63 @@ fn engine_loop(ops: Receiver<Msg>, track: Track, timeline: Option<Timeline>, f: 
         };
         let _enter = span.enter();
         let start = Instant::now();
-        let k = match op.phase {
-            Phase::H2D => {
-                copy(&mem.host_in, &mem.dev_in);
-                0
-            }
+        let step = op.step();
+        match op.phase {
+            Phase::H2D => copy(&mem.host_in, &mem.dev_in),
             Phase::Compute => {
                 if mem.fail.lock().is_none() {
                     let input = mem.dev_in.lock();
                     let mut out = mem.dev_out.lock();
                     out.clear();
-                    out.extend(input.iter().map(|&x| f.a * x + f.b));
+                    out.extend(input.iter().map(|&x| self.f.a * x + self.f.b));
                 }
-                1
             }
-            _ => {
-                copy(&mem.dev_out, &mem.host_out);
-                2
-            }
-        };
-        hold(start, op.times[k]);
-        let end = Instant::now();
-        if let Some(tl) = &timeline {
-            tl.record(track.clone(), op.phase, op.batch, start, end);
+            _ => copy(&mem.dev_out, &mem.host_out),
         }
-        mem.times.lock()[k] = end - start;
-        // Stream order: the slot's next operation joins its engine's queue only now.
-        let next = match op.phase {
-            Phase::H2D => Some((Phase::Compute, &routes.compute[op.unit % routes.compute.len()])),
-            Phase::Compute => Some((Phase::D2H, &routes.d2h)),
-            _ => None,
-        };
-        match next {
-            Some((phase, queue)) => {
-                let _ = queue.send(Msg::Op(Op { phase, ..op }));
+        hold(start, op.times[step]);
+        let end = Instant::now();
+        if let Some(tl) = &self.timeline {
+            tl.record(self.list[k].track.clone(), op.phase, op.batch, start, end);
+        }
+        mem.times.lock()[step] = end - start;
+        // Stream order: the slot's next operation is handed on only now.
+        match op.phase {
+            Phase::H2D => {
+                let unit = self.computes + op.unit % (self.list.len() - self.computes);
+                Some((
+                    unit,
+                    Op {
+                        phase: Phase::Compute,
+                        ..op
+                    },
+                ))
             }
-            None => mem.done.set(),
+            Phase::Compute => Some((
+                self.d2h,
+                Op {
+                    phase: Phase::D2H,
+                    ..op
+                },
+            )),
+            _ => {
+                mem.done.set();
+                None
+            }
+        }
+    }
+}
+
+/// Engine `k`'s thread: runs what reaches its queue, in order, until told to stop.
+fn engine_loop(engines: &Engines, k: usize, ops: Receiver<Msg>) {
+    let engine = &engines.list[k];
+    while let Ok(Msg::Op(op)) = ops.recv() {
+        engines.gate.wait_open();
+        let claim = engine.running.lock();
+        let next = engines.execute(k, op);
+        drop(claim);
+        engine.queued.fetch_sub(1, AcqRel);
+        if let Some((k, op)) = next {
+            engines.dispatch(k, op);
         }
     }
 }

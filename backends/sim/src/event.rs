@@ -20,6 +20,10 @@ impl Event {
         self.cv.notify_all();
     }
 
+    pub fn is_set(&self) -> bool {
+        *self.done.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub fn wait(&self) {
         let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
         while !*done {
@@ -40,6 +44,10 @@ impl Gate {
     pub fn set_closed(&self, closed: bool) {
         *self.closed.lock().unwrap_or_else(PoisonError::into_inner) = closed;
         self.cv.notify_all();
+    }
+
+    pub fn is_open(&self) -> bool {
+        !*self.closed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn wait_open(&self) {

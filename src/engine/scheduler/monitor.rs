@@ -58,9 +58,18 @@ impl<T: Send> Monitor<T> for PlMonitor<T> {
 
     fn wait_on<R>(&self, cv: Cv, mut f: impl FnMut(&mut T) -> Flow<R>) -> R {
         let mut guard = self.value.lock();
+        let backoff = crossbeam_utils::Backoff::new();
         loop {
             match f(&mut guard) {
                 Flow::Done(r) => return r,
+                // A worker with nothing to do spins briefly, off the lock, before it sleeps:
+                // under load the next request usually comes within microseconds, and a
+                // worker that is awake needs no futex wake-up (a system call for the caller)
+                // nor a context switch. To the protocol this is a spurious wake-up: `f` looks
+                // again under the lock before any real wait.
+                Flow::Wait(None) if cv == Cv::Workers && !backoff.is_completed() => {
+                    parking_lot::MutexGuard::unlocked(&mut guard, || backoff.snooze());
+                }
                 Flow::Wait(None) => self.cvs[cv as usize].wait(&mut guard),
                 Flow::Wait(Some(t)) => {
                     self.cvs[cv as usize].wait_until(&mut guard, t);

@@ -483,6 +483,27 @@ mod line_for_room {
         ]
     }
 
+    /// Asks for a batch; a batch's ids go to `seen`. True if there was one.
+    fn step(s: &mut State<u32, u32>, seen: &mut Vec<u64>, in_flight: &mut [usize; 2]) -> bool {
+        match s.next(Instant::now(), &mut Vec::new()) {
+            Next::Batch(b) => {
+                seen.extend(b.requests.iter().map(|r| r.id));
+                in_flight[b.instance] += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Every batch in flight is done.
+    fn settle(s: &mut State<u32, u32>, in_flight: &mut [usize; 2]) {
+        for (i, n) in in_flight.iter_mut().enumerate() {
+            for _ in 0..std::mem::take(n) {
+                s.batch_done(i, Instant::now());
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
         #[test]
@@ -496,16 +517,6 @@ mod line_for_room {
             let mut handles: Vec<(usize, u64, Task<u32>)> = Vec::new();
             let mut seen: Vec<u64> = Vec::new();
             let mut in_flight = [0usize; 2];
-            let mut step = |s: &mut State<u32, u32>, seen: &mut Vec<u64>, in_flight: &mut [usize; 2]| {
-                match s.next(t0, &mut Vec::new()) {
-                    Next::Batch(b) => {
-                        seen.extend(b.requests.iter().map(|r| r.id));
-                        in_flight[b.instance] += 1;
-                        true
-                    }
-                    _ => false,
-                }
-            };
             for op in ops {
                 match op {
                     Op::Enqueue(priority) => {
@@ -534,22 +545,12 @@ mod line_for_room {
                 }
             }
             s.close_by(None);
-            for i in 0..2 {
-                while in_flight[i] > 0 {
-                    in_flight[i] -= 1;
-                    s.batch_done(i, t0);
-                }
-            }
+            settle(&mut s, &mut in_flight);
             for _ in 0..=handles.len() {
                 if !step(&mut s, &mut seen, &mut in_flight) {
                     break;
                 }
-                for i in 0..2 {
-                    if in_flight[i] > 0 {
-                        in_flight[i] -= 1;
-                        s.batch_done(i, t0);
-                    }
-                }
+                settle(&mut s, &mut in_flight);
             }
             prop_assert!(matches!(s.next(t0, &mut Vec::new()), Next::Exit), "workers kept waiting with {} left", s.len());
             seen.sort_unstable();
@@ -584,11 +585,20 @@ mod interleavings {
         fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
             f(&mut self.value.lock().unwrap())
         }
+        /// Like production, the first wait is a spin off the lock (one unlock, yield and
+        /// relock), then real waits.
         fn wait_on<R>(&self, cv: Cv, mut f: impl FnMut(&mut T) -> Flow<R>) -> R {
             let mut guard = self.value.lock().unwrap();
+            let mut spun = false;
             loop {
                 match f(&mut guard) {
                     Flow::Done(r) => return r,
+                    Flow::Wait(_) if !spun => {
+                        spun = true;
+                        drop(guard);
+                        loom::thread::yield_now();
+                        guard = self.value.lock().unwrap();
+                    }
                     Flow::Wait(_) => guard = self.cvs[cv as usize].wait(guard).unwrap(),
                 }
             }
