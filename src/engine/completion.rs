@@ -36,13 +36,15 @@ pub(crate) struct InFlight<B: Backend> {
 /// and the last batch is done.
 pub(crate) fn run<B: Backend>(i: usize, shared: Arc<Shared<B>>, jobs: Receiver<InFlight<B>>) {
     for job in jobs {
-        complete(&shared, job, Track::Completion(i));
+        let now = complete(&shared, job, Track::Completion(i));
+        shared.scheduler.batch_done(i, now);
     }
 }
 
-/// Waits for a batch's results and resolves its requests; `track` is where the timeline
-/// records it (the completion thread's, or the worker's that completed it at once).
-pub(crate) fn complete<B: Backend>(shared: &Shared<B>, mut job: InFlight<B>, track: Track) {
+/// Waits for a batch's results, resolves its requests and returns its slot to the pool;
+/// `track` is where the timeline records it (the completion thread's, or the worker's that
+/// completed it at once). The caller tells the scheduler the batch is done; returns when.
+pub(crate) fn complete<B: Backend>(shared: &Shared<B>, mut job: InFlight<B>, track: Track) -> Instant {
     let start = Instant::now();
     let span = tracing::trace_span!("complete", batch = job.info.id, instance = job.instance);
     let outputs = span.in_scope(|| guarded(|| shared.backend.complete(&mut job.slot)));
@@ -56,12 +58,21 @@ pub(crate) fn complete<B: Backend>(shared: &Shared<B>, mut job: InFlight<B>, tra
             shared.counters.add_device(t);
         }
     }
-    finish(shared, job, outputs);
+    resolve(shared, job, outputs, end);
+    end
 }
 
 /// Resolves every member of a batch (one result each, or the batch's error), returns the
 /// slot to its pool, and tells the scheduler the batch is done.
 pub(crate) fn finish<B: Backend>(shared: &Shared<B>, job: InFlight<B>, outputs: Result<Vec<Result<B::Output>>>) {
+    let i = job.instance;
+    let now = Instant::now();
+    resolve(shared, job, outputs, now);
+    shared.scheduler.batch_done(i, now);
+}
+
+/// [`finish`] but for telling the scheduler; `now` is when the results came.
+fn resolve<B: Backend>(shared: &Shared<B>, job: InFlight<B>, outputs: Result<Vec<Result<B::Output>>>, now: Instant) {
     let InFlight {
         instance,
         slot,
@@ -83,7 +94,7 @@ pub(crate) fn finish<B: Backend>(shared: &Shared<B>, job: InFlight<B>, outputs: 
     match outputs {
         Ok(outputs) => {
             let ok = members.iter().zip(&outputs).filter(|(_, o)| o.is_ok());
-            shared.counters.latency.record(ok.map(|(m, _)| m.since));
+            shared.counters.latency.record(now, ok.map(|(m, _)| m.since));
             let done = outputs.iter().filter(|o| o.is_ok()).count() as u64;
             shared.counters.completed.fetch_add(done, Relaxed);
             shared.counters.failed.fetch_add(n - done, Relaxed);
@@ -104,5 +115,4 @@ pub(crate) fn finish<B: Backend>(shared: &Shared<B>, job: InFlight<B>, outputs: 
     }
     // Back in the pool before the scheduler counts it free.
     shared.slots[instance].lock().push(slot);
-    shared.batch_done(instance);
 }

@@ -101,7 +101,7 @@ impl<B: Backend> Shared<B> {
 
     /// A batch of instance `i` is done and its slot is back in the pool.
     pub fn batch_done(&self, i: usize) {
-        self.scheduler.batch_done(i);
+        self.scheduler.batch_done(i, Instant::now());
     }
 
     fn enqueue(&self, input: B::Input, opts: RunOptions, reject_when_full: bool) -> Task<B::Output> {

@@ -53,9 +53,8 @@ impl LatencyRecorder {
         LatencyRecorder { us: Mutex::new(h) }
     }
 
-    /// Records the latencies of requests that started at `since`, ending now.
-    pub fn record(&self, since: impl Iterator<Item = Instant>) {
-        let now = Instant::now();
+    /// Records the latencies of requests that started at `since`, ending at `now`.
+    pub fn record(&self, now: Instant, since: impl Iterator<Item = Instant>) {
         let mut h = self.us.lock();
         for t in since {
             h.saturating_record((now - t).as_micros() as u64);

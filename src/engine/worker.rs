@@ -26,8 +26,10 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// exist, so a send never waits).
 pub(crate) fn run<B: Backend>(k: usize, shared: Arc<Shared<B>>, done: Vec<Sender<InFlight<B>>>) {
     let mut rejects = Vec::new();
+    // A batch this worker completed itself, for the scheduler with the next ask.
+    let mut finished = None;
     loop {
-        let work = shared.scheduler.next_batch(&mut rejects);
+        let work = shared.scheduler.next_batch(finished.take(), &mut rejects);
         for (req, err) in rejects.drain(..) {
             shared.reject(req, err);
         }
@@ -99,7 +101,7 @@ pub(crate) fn run<B: Backend>(k: usize, shared: Arc<Shared<B>>, done: Vec<Sender
         match submitted {
             // Done already (a device with nothing to wait for): no hand-off.
             Ok(()) if guarded(|| Ok(shared.backend.finished(&job.slot))).unwrap_or(false) => {
-                complete(&shared, job, Track::Worker(k));
+                finished = Some((i, complete(&shared, job, Track::Worker(k))));
             }
             Ok(()) => {
                 if let Err(crossbeam_channel::SendError(job)) = done[i].send(job) {

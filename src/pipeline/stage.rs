@@ -89,7 +89,7 @@ impl Link {
             }),
             Ok(value) => {
                 self.shared.completed.fetch_add(1, Ordering::Relaxed);
-                self.shared.latency.record(std::iter::once(meta.born));
+                self.shared.latency.record(Instant::now(), std::iter::once(meta.born));
                 meta.reply.send(Ok(value));
                 None
             }

@@ -19,6 +19,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 pub(crate) use monitor::{Cv, Flow, Monitor, PlMonitor};
@@ -64,7 +65,7 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
         make: impl FnOnce(u64) -> Request<I, O>,
     ) -> Result<(usize, u64), Refused<I, O>> {
         // Built outside the lock (its span, its id): the lock is held for the insertion only.
-        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self.next_id.fetch_add(1, Relaxed);
         let req = make(id);
         let e = self.monitor.with(|s| s.enqueue(req, reject_when_full))?;
         if e.wake_worker {
@@ -76,30 +77,45 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
         Ok((e.slot, id))
     }
 
-    /// Blocks until a batch is due for an instance with a free slot and takes it. Requests
-    /// found expired on the way go to `rejects`; when there are some and no batch, it returns
-    /// [`Work::Rejects`] so they are failed now rather than after a wait.
-    pub fn next_batch(&self, rejects: &mut Vec<(Request<I, O>, Error)>) -> Work<I, O> {
+    /// Blocks until a batch is due for an instance with a free slot and takes it. `done`: a
+    /// batch of that instance this worker completed itself, told here under the same lock
+    /// (no second acquisition). Requests found expired on the way go to `rejects`; when there
+    /// are some and no batch, it returns [`Work::Rejects`] so they are failed now rather than
+    /// after a wait.
+    pub fn next_batch(
+        &self,
+        mut done: Option<(usize, Instant)>,
+        rejects: &mut Vec<(Request<I, O>, Error)>,
+    ) -> Work<I, O> {
+        let mut closed = false;
         let (work, more) = self
             .monitor
-            .wait_on(Cv::Workers, |s| match s.next(Instant::now(), rejects) {
-                Next::Batch(b) => Flow::Done((Work::Batch(b), s.len() > 0 && s.has_free_slot())),
-                Next::Exit => Flow::Done((Work::Exit, false)),
-                Next::Wait(_) if !rejects.is_empty() => Flow::Done((Work::Rejects, false)),
-                Next::Wait(t) => Flow::Wait(t),
+            .wait_on(Cv::Workers, Some(&|| self.next_id.load(Relaxed)), |s| {
+                if let Some((i, at)) = done.take() {
+                    s.batch_done(i, at);
+                    closed = s.is_closed();
+                }
+                match s.next(Instant::now(), rejects) {
+                    Next::Batch(b) => Flow::Done((Work::Batch(b), s.len() > 0 && s.has_free_slot())),
+                    Next::Exit => Flow::Done((Work::Exit, false)),
+                    Next::Wait(_) if !rejects.is_empty() => Flow::Done((Work::Rejects, false)),
+                    Next::Wait(t) => Flow::Wait(t),
+                }
             });
         if more {
             // Another worker may take the rest.
             self.monitor.notify_one(Cv::Workers);
         }
+        if closed {
+            // As in `batch_done`.
+            self.monitor.notify_all(Cv::Timer);
+        }
         work
     }
 
-    /// A batch of `instance` is done (its slot is back in the pool).
-    pub fn batch_done(&self, instance: usize) {
-        let (wake, closed) = self
-            .monitor
-            .with(|s| (s.batch_done(instance, Instant::now()), s.is_closed()));
+    /// A batch of `instance` is done (its slot is back in the pool) at `now`.
+    pub fn batch_done(&self, instance: usize, now: Instant) {
+        let (wake, closed) = self.monitor.with(|s| (s.batch_done(instance, now), s.is_closed()));
         // A slot is free, and the instance may be idle: a worker waiting for either may go on.
         if wake {
             self.monitor.notify_one(Cv::Workers);
@@ -114,11 +130,13 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
     /// with whether the shutdown gave up on batches in flight; `None` once closed and empty.
     #[allow(clippy::type_complexity)]
     pub fn next_expired(&self) -> Option<(Vec<(Request<I, O>, Error)>, bool)> {
-        let out = self.monitor.wait_on(Cv::Timer, |s| match s.expire(Instant::now()) {
-            Expiry::Expired { failed, gave_up } => Flow::Done(Some((failed, gave_up))),
-            Expiry::Exit => Flow::Done(None),
-            Expiry::Wait(t) => Flow::Wait(t),
-        });
+        let out = self
+            .monitor
+            .wait_on(Cv::Timer, None, |s| match s.expire(Instant::now()) {
+                Expiry::Expired { failed, gave_up } => Flow::Done(Some((failed, gave_up))),
+                Expiry::Exit => Flow::Done(None),
+                Expiry::Wait(t) => Flow::Wait(t),
+            });
         // Places freed: requests waiting for room may have been admitted.
         self.monitor.notify_one(Cv::Workers);
         out

@@ -29,8 +29,10 @@ pub(crate) trait Monitor<T>: Send + Sync {
     /// Runs `f` under the lock.
     fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R;
 
-    /// Runs `f` under the lock until it returns `Done`, waiting on `cv` in between.
-    fn wait_on<R>(&self, cv: Cv, f: impl FnMut(&mut T) -> Flow<R>) -> R;
+    /// Runs `f` under the lock until it returns `Done`, waiting on `cv` in between. With
+    /// `spin`, the first wait may instead be a short spin off the lock that ends early when
+    /// `spin()` changes (a hint that the state did; `f` looks again either way).
+    fn wait_on<R>(&self, cv: Cv, spin: Option<&dyn Fn() -> u64>, f: impl FnMut(&mut T) -> Flow<R>) -> R;
 
     fn notify_one(&self, cv: Cv);
 
@@ -56,19 +58,25 @@ impl<T: Send> Monitor<T> for PlMonitor<T> {
         f(&mut self.value.lock())
     }
 
-    fn wait_on<R>(&self, cv: Cv, mut f: impl FnMut(&mut T) -> Flow<R>) -> R {
+    fn wait_on<R>(&self, cv: Cv, mut spin: Option<&dyn Fn() -> u64>, mut f: impl FnMut(&mut T) -> Flow<R>) -> R {
         let mut guard = self.value.lock();
-        let backoff = crossbeam_utils::Backoff::new();
         loop {
             match f(&mut guard) {
                 Flow::Done(r) => return r,
-                // A worker with nothing to do spins briefly, off the lock, before it sleeps:
-                // under load the next request usually comes within microseconds, and a
-                // worker that is awake needs no futex wake-up (a system call for the caller)
-                // nor a context switch. To the protocol this is a spurious wake-up: `f` looks
-                // again under the lock before any real wait.
-                Flow::Wait(None) if cv == Cv::Workers && !backoff.is_completed() => {
-                    parking_lot::MutexGuard::unlocked(&mut guard, || backoff.snooze());
+                // Once, before sleeping without a limit: under load the next change usually
+                // comes within microseconds, and a waiter that is awake costs the notifier no
+                // futex wake-up (a system call) and itself no context switch. The spin reads
+                // only the hint, not the lock. To the protocol it is a spurious wake-up: `f`
+                // looks again under the lock before any real wait.
+                Flow::Wait(None) if spin.is_some() => {
+                    let hint = spin.take().unwrap_or(&|| 0);
+                    let seen = hint();
+                    parking_lot::MutexGuard::unlocked(&mut guard, || {
+                        let backoff = crossbeam_utils::Backoff::new();
+                        while !backoff.is_completed() && hint() == seen {
+                            backoff.snooze();
+                        }
+                    });
                 }
                 Flow::Wait(None) => self.cvs[cv as usize].wait(&mut guard),
                 Flow::Wait(Some(t)) => {

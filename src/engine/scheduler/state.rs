@@ -572,8 +572,14 @@ type Rank = (usize, std::cmp::Reverse<(Instant, u64)>);
 
 /// The FIFOs of each batch key with live requests. A vector searched linearly: a runtime
 /// has few keys at a time (buckets, shapes), and forming a batch looks at every key anyway.
+/// The FIFOs of a key that emptied are kept for the next key (a few of them), so a key that
+/// empties with every batch does not allocate its queues again under the lock.
 #[derive(Default)]
-struct Keys(Vec<(u64, Fifos)>);
+struct Keys(Vec<(u64, Fifos)>, Vec<Fifos>);
+
+/// Emptied FIFOs kept for reuse, and the largest queue capacity kept.
+const SPARE_FIFOS: usize = 4;
+const SPARE_CAPACITY: usize = 1024;
 
 impl Keys {
     fn get_mut(&mut self, key: u64) -> Option<&mut Fifos> {
@@ -584,7 +590,8 @@ impl Keys {
         let i = match self.0.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                self.0.push((key, Fifos::new(levels)));
+                let fifos = self.1.pop().unwrap_or_else(|| Fifos::new(levels));
+                self.0.push((key, fifos));
                 self.0.len() - 1
             }
         };
@@ -593,7 +600,14 @@ impl Keys {
 
     fn remove(&mut self, key: u64) {
         if let Some(i) = self.0.iter().position(|(k, _)| *k == key) {
-            self.0.swap_remove(i);
+            let (_, mut fifos) = self.0.swap_remove(i);
+            // A burst's big queues are let go rather than kept.
+            let small = fifos.levels.iter().all(|q| q.capacity() <= SPARE_CAPACITY);
+            if self.1.len() < SPARE_FIFOS && small {
+                fifos.levels.iter_mut().for_each(VecDeque::clear);
+                (fifos.live, fifos.stale) = (0, 0);
+                self.1.push(fifos);
+            }
         }
     }
 

@@ -585,15 +585,15 @@ mod interleavings {
         fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
             f(&mut self.value.lock().unwrap())
         }
-        /// Like production, the first wait is a spin off the lock (one unlock, yield and
-        /// relock), then real waits.
-        fn wait_on<R>(&self, cv: Cv, mut f: impl FnMut(&mut T) -> Flow<R>) -> R {
+        /// Like production, with a spin hint the first untimed wait is a spin off the lock
+        /// (one unlock, yield and relock), then real waits.
+        fn wait_on<R>(&self, cv: Cv, spin: Option<&dyn Fn() -> u64>, mut f: impl FnMut(&mut T) -> Flow<R>) -> R {
             let mut guard = self.value.lock().unwrap();
-            let mut spun = false;
+            let mut spun = spin.is_none();
             loop {
                 match f(&mut guard) {
                     Flow::Done(r) => return r,
-                    Flow::Wait(_) if !spun => {
+                    Flow::Wait(None) if !spun => {
                         spun = true;
                         drop(guard);
                         loom::thread::yield_now();
@@ -632,7 +632,7 @@ mod interleavings {
 
     fn take(s: &Sched) -> Vec<u64> {
         loop {
-            match s.next_batch(&mut Vec::new()) {
+            match s.next_batch(None, &mut Vec::new()) {
                 Work::Batch(b) => return b.requests.iter().map(|r| r.id).collect(),
                 Work::Rejects => continue,
                 Work::Exit => return Vec::new(),
@@ -656,7 +656,7 @@ mod interleavings {
             assert_eq!(take(&s), vec![a]);
             let (b, _tb) = enqueue(&s);
             let worker = spawn_worker(&s);
-            s.batch_done(0);
+            s.batch_done(0, Instant::now());
             assert_eq!(worker.join().unwrap(), vec![b]);
         });
     }
@@ -685,7 +685,7 @@ mod interleavings {
             let (b, _tb) = enqueue(&s);
             assert_eq!(take(&s), vec![a]);
             let worker = spawn_worker(&s);
-            s.batch_done(0);
+            s.batch_done(0, Instant::now());
             assert_eq!(worker.join().unwrap(), vec![b]);
         });
     }
