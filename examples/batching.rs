@@ -79,11 +79,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// The zero-delay run, every request with `timeout` (the deadline path) if given: req/s and
 /// the mean batch.
 fn accelrt_zero_delay(per_caller: usize, timeout: Option<Duration>) -> (f64, f64) {
-    let par: usize = std::env::var("PAR").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
-    let dep: usize = std::env::var("DEP").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
     let rt = Runtime::builder(SimBackend::new(SimConfig::default()))
-        .parallel(par)
-        .depth(dep)
+        .parallel(2)
+        .depth(4)
         .max_batch(64)
         .build()
         .expect("settings");
