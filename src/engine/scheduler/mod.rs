@@ -22,7 +22,7 @@ mod tests;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-pub(crate) use monitor::{Cv, Flow, Monitor, PlMonitor};
+pub(crate) use monitor::{Cv, Flow, Monitor, PlMonitor, Spin};
 pub(crate) use state::{Batch, Deadline, Expiry, Next, Policy, Refused, Request, State};
 
 use crossbeam_utils::CachePadded;
@@ -38,7 +38,8 @@ use crate::Error;
 /// touches a cache-line transfer.
 pub(crate) struct Scheduler<I, O, M = PlMonitor<State<I, O>>> {
     monitor: CachePadded<M>,
-    next_id: CachePadded<std::sync::atomic::AtomicU64>,
+    /// The next request's id in `hint`: a spinning worker watches it.
+    next_id: CachePadded<Spin>,
     _types: std::marker::PhantomData<fn(I) -> O>,
 }
 
@@ -46,7 +47,7 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
     pub fn new(policy: Policy) -> Self {
         Scheduler {
             monitor: CachePadded::new(M::new(State::new(policy))),
-            next_id: CachePadded::new(std::sync::atomic::AtomicU64::new(1)),
+            next_id: CachePadded::new(Spin::starting_at(1)),
             _types: std::marker::PhantomData,
         }
     }
@@ -65,7 +66,7 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
         make: impl FnOnce(u64) -> Request<I, O>,
     ) -> Result<(usize, u64), Refused<I, O>> {
         // Built outside the lock (its span, its id): the lock is held for the insertion only.
-        let id = self.next_id.fetch_add(1, Relaxed);
+        let id = self.next_id.hint.fetch_add(1, Relaxed);
         let req = make(id);
         let e = self.monitor.with(|s| s.enqueue(req, reject_when_full))?;
         if e.wake_worker {
@@ -88,20 +89,18 @@ impl<I: Send + 'static, O: Send + 'static, M: Monitor<State<I, O>>> Scheduler<I,
         rejects: &mut Vec<(Request<I, O>, Error)>,
     ) -> Work<I, O> {
         let mut closed = false;
-        let (work, more) = self
-            .monitor
-            .wait_on(Cv::Workers, Some(&|| self.next_id.load(Relaxed)), |s| {
-                if let Some((i, at)) = done.take() {
-                    s.batch_done(i, at);
-                    closed = s.is_closed();
-                }
-                match s.next(Instant::now(), rejects) {
-                    Next::Batch(b) => Flow::Done((Work::Batch(b), s.len() > 0 && s.has_free_slot())),
-                    Next::Exit => Flow::Done((Work::Exit, false)),
-                    Next::Wait(_) if !rejects.is_empty() => Flow::Done((Work::Rejects, false)),
-                    Next::Wait(t) => Flow::Wait(t),
-                }
-            });
+        let (work, more) = self.monitor.wait_on(Cv::Workers, Some(&self.next_id), |s| {
+            if let Some((i, at)) = done.take() {
+                s.batch_done(i, at);
+                closed = s.is_closed();
+            }
+            match s.next(Instant::now(), rejects) {
+                Next::Batch(b) => Flow::Done((Work::Batch(b), s.len() > 0 && s.has_free_slot())),
+                Next::Exit => Flow::Done((Work::Exit, false)),
+                Next::Wait(_) if !rejects.is_empty() => Flow::Done((Work::Rejects, false)),
+                Next::Wait(t) => Flow::Wait(t),
+            }
+        });
         if more {
             // Another worker may take the rest.
             self.monitor.notify_one(Cv::Workers);

@@ -566,7 +566,7 @@ mod line_for_room {
 mod interleavings {
     use loom::sync::{Arc, Condvar, Mutex};
 
-    use super::super::monitor::{Cv, Flow, Monitor};
+    use super::super::monitor::{Cv, Flow, Monitor, Spin};
     use super::super::{Scheduler, Work};
     use super::*;
 
@@ -587,7 +587,7 @@ mod interleavings {
         }
         /// Like production, with a spin hint the first untimed wait is a spin off the lock
         /// (one unlock, yield and relock), then real waits.
-        fn wait_on<R>(&self, cv: Cv, spin: Option<&dyn Fn() -> u64>, mut f: impl FnMut(&mut T) -> Flow<R>) -> R {
+        fn wait_on<R>(&self, cv: Cv, spin: Option<&Spin>, mut f: impl FnMut(&mut T) -> Flow<R>) -> R {
             let mut guard = self.value.lock().unwrap();
             let mut spun = spin.is_none();
             loop {
