@@ -177,7 +177,8 @@ impl<B: Backend> Runtime<B> {
         let mut stats = shared.counters.snapshot(&busy);
         stats.cancelled = departures
             .cancelled
-            .saturating_sub(shared.counters.cancelled_base.load(Relaxed));
+            .saturating_sub(shared.counters.cancelled_base.load(Relaxed))
+            + shared.counters.cancelled_late.load(Relaxed);
         (stats.queued, stats.pending_deadlines) = queued;
         stats
     }

@@ -23,6 +23,8 @@ pub(crate) struct Counters {
     pub next_batch: AtomicU64,
     /// The scheduler's cancelled count at the last reset.
     pub cancelled_base: AtomicU64,
+    /// Requests taken for a batch whose task was gone by then (they are skipped, not run).
+    pub cancelled_late: AtomicU64,
     pub completed: AtomicU64,
     pub failed: AtomicU64,
     pub batches: AtomicU64,
@@ -87,6 +89,7 @@ impl Counters {
             submitted: CachePadded::new(zero()),
             next_batch: zero(),
             cancelled_base: zero(),
+            cancelled_late: zero(),
             completed: zero(),
             failed: zero(),
             batches: zero(),
@@ -117,6 +120,7 @@ impl Counters {
     pub fn reset(&self) {
         for c in [
             &*self.submitted,
+            &self.cancelled_late,
             &self.completed,
             &self.failed,
             &self.batches,

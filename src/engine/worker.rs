@@ -46,6 +46,11 @@ pub(crate) fn run<B: Backend>(k: usize, shared: Arc<Shared<B>>, done: Vec<Sender
         // Summed here, added once: one atomic add per batch, not per request.
         let mut queued = std::time::Duration::ZERO;
         for req in batch.requests {
+            if req.responder.is_cancelled() {
+                // Its task went away as the batch formed: nobody wants the result.
+                shared.counters.cancelled_late.fetch_add(1, Relaxed);
+                continue;
+            }
             queued = queued.saturating_add(taken.saturating_duration_since(req.enqueued));
             if let Some(tl) = &shared.timeline {
                 tl.record_request(Phase::Queued, id, req.id, req.enqueued, taken);

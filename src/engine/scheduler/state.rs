@@ -335,8 +335,8 @@ impl<I, O> State<I, O> {
     /// the instance has nothing in flight (a request never waits on an idle instance). Among
     /// due keys the one holding the highest-priority, then oldest, request goes first, so a
     /// rare key is never starved by a busy one. Expired requests met on the way go to
-    /// `rejects`; withdrawn ones were removed already, and tasks dropped without withdrawing
-    /// (runtimes of other kinds) are skipped here.
+    /// `rejects`; withdrawn ones were removed already. (A task dropped while its request is
+    /// being taken is seen by the worker, off the lock.)
     pub fn next(&mut self, now: Instant, rejects: &mut Vec<(Request<I, O>, Error)>) -> Next<I, O> {
         loop {
             if self.queued == 0 {
@@ -419,7 +419,6 @@ impl<I, O> State<I, O> {
             let req = unlink(&mut self.entries, &mut self.deadlines, r.slot).req;
             match req.deadline {
                 Some(d) if d.at <= now => rejects.push((req, Error::TimedOut(d.timeout))),
-                _ if req.responder.is_cancelled() => self.departures.cancelled += 1,
                 _ => batch.push(req),
             }
         }
