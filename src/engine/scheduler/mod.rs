@@ -14,6 +14,7 @@
 //! the waiter checks under the same lock: a wake-up cannot be lost. `monitor.rs` abstracts
 //! the lock so `loom` can check that claim under every interleaving (tests.rs).
 
+mod deadlines;
 mod monitor;
 mod state;
 #[cfg(test)]

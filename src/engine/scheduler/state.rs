@@ -8,14 +8,15 @@
 //! Requests live in a slab; the FIFOs hold `(slot, id)` references. A request that leaves from
 //! the middle of a FIFO (withdrawn, expired) leaves a stale reference behind, skipped when it
 //! reaches the front and compacted away when stale references outnumber live ones. Deadlines
-//! are keyed by `(when, slot)` and removed when their request leaves, so nothing outlives the
-//! request it describes.
+//! (`deadlines.rs`) are removed when their request leaves, so nothing outlives the request it
+//! describes.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use super::deadlines::{Deadlines, Held, Place};
 use crate::task::Responder;
 use crate::Error;
 
@@ -113,6 +114,19 @@ struct Entry<I, O> {
     req: Request<I, O>,
     /// In its key's FIFO (counts against capacity), rather than in the line for room.
     admitted: bool,
+    /// Where the deadline index holds its deadline.
+    held: Place,
+}
+
+impl<I, O> Held for Entry<I, O> {
+    fn place(&mut self) -> &mut Place {
+        &mut self.held
+    }
+
+    fn at(&self) -> Instant {
+        // Only entries with a deadline are held.
+        self.req.deadline.map_or(self.req.enqueued, |d| d.at)
+    }
 }
 
 /// FIFOs of references, one per priority level, with live and stale counts.
@@ -147,7 +161,7 @@ pub(crate) struct State<I, O> {
     keys: Keys,
     /// Requests waiting for room (Overflow::Wait on a full queue), one FIFO per level.
     waiting: Fifos,
-    deadlines: BTreeSet<(Instant, usize)>,
+    deadlines: Deadlines,
     /// Live admitted requests (the queue's length against capacity).
     queued: usize,
     load: Vec<Load>,
@@ -176,7 +190,7 @@ impl<I, O> State<I, O> {
             policy,
             entries: Slab::new(),
             keys: Keys::default(),
-            deadlines: BTreeSet::new(),
+            deadlines: Deadlines::default(),
             queued: 0,
             load,
             next_instance: 0,
@@ -216,11 +230,15 @@ impl<I, O> State<I, O> {
         }
         req.priority = req.priority.min(self.policy.levels - 1);
         let (id, key, level, deadline) = (req.id, req.key, req.priority, req.deadline);
-        let slot = self.entries.insert(Entry { req, admitted });
+        let slot = self.entries.insert(Entry {
+            req,
+            admitted,
+            held: Place::None,
+        });
         let r = Ref { slot, id };
         let earlier_deadline = match deadline {
             Some(d) => {
-                self.deadlines.insert((d.at, slot));
+                self.deadlines.insert(&mut self.entries, slot, d.timeout);
                 let earlier = self.timer_at.is_none_or(|t| d.at < t);
                 if earlier {
                     self.timer_at = Some(d.at);
@@ -275,7 +293,7 @@ impl<I, O> State<I, O> {
     /// Takes a request out from the middle of its FIFO: unlinked, its FIFO reference becomes
     /// stale, and the counts follow.
     fn remove(&mut self, slot: usize) -> Request<I, O> {
-        let Entry { req, admitted } = unlink(&mut self.entries, &mut self.deadlines, slot);
+        let Entry { req, admitted, .. } = unlink(&mut self.entries, &mut self.deadlines, slot);
         let fifos = if admitted {
             self.queued -= 1;
             self.keys.get_mut(req.key)
@@ -470,7 +488,7 @@ impl<I, O> State<I, O> {
             out.extend(self.close(false).into_iter().map(|r| (r, Error::ShutDown)));
             gave_up = self.in_flight() > 0;
         }
-        while let Some(&(at, slot)) = self.deadlines.first() {
+        while let Some((at, slot)) = self.deadlines.first(&self.entries) {
             if at > now {
                 break;
             }
@@ -486,7 +504,7 @@ impl<I, O> State<I, O> {
         if self.closed && self.entries.is_empty() && (self.drain_deadline.is_none() || self.in_flight() == 0) {
             return Expiry::Exit;
         }
-        let next = self.deadlines.first().map(|&(at, _)| at);
+        let next = self.deadlines.first(&self.entries).map(|(at, _)| at);
         self.timer_at = match (next, self.drain_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -617,16 +635,9 @@ impl Keys {
 
 /// Takes a request out of the slab and out of the deadline index; nothing else (its FIFO
 /// reference and the counts are the caller's).
-fn unlink<I, O>(
-    entries: &mut Slab<Entry<I, O>>,
-    deadlines: &mut BTreeSet<(Instant, usize)>,
-    slot: usize,
-) -> Entry<I, O> {
-    let entry = entries.remove(slot);
-    if let Some(d) = entry.req.deadline {
-        deadlines.remove(&(d.at, slot));
-    }
-    entry
+fn unlink<I, O>(entries: &mut Slab<Entry<I, O>>, deadlines: &mut Deadlines, slot: usize) -> Entry<I, O> {
+    deadlines.remove(entries, slot);
+    entries.remove(slot)
 }
 
 /// What [`State::enqueue`] tells its caller.
