@@ -3,7 +3,10 @@
 //! A simulated accelerator for [`accelrt`]: separate **H2D DMA**, **compute** and **D2H DMA**
 //! engines that run in parallel like real hardware (or one shared DMA engine), each a FIFO
 //! that holds an operation for its modelled time. It is how tests prove overlap without a
-//! device: every operation is recorded on a [`Timeline`](accelrt::Timeline).
+//! device: every operation is recorded on a [`Timeline`](accelrt::Timeline). An operation of
+//! zero modelled time (all of them, with the default settings) runs at once on the thread that
+//! made it ready, when its engine is free: a zero-delay device finishes a batch inside
+//! `submit`, and the runtime completes it on the same worker.
 //!
 //! The model computes `y = a·x + b` elementwise on `f32 [1, len]` inputs, so every output can be
 //! checked against its own input. [`Faults`] inject invalid inputs, failing batches and panics.
