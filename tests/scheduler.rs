@@ -252,6 +252,9 @@ fn cancelled_and_dropped_tasks_leave_the_queue_at_once() {
     }
     let reached: Vec<f32> = device_batches(&rt).concat();
     assert_eq!(reached, vec![100.0, 2.0, 3.0, 10.0, 11.0]);
+    // The count starts again with the other counters.
+    rt.reset_stats();
+    assert_eq!(rt.stats().cancelled, 0);
 }
 
 /// A task that waits for room is admitted in order by the runtime itself: looked at once and

@@ -175,10 +175,7 @@ impl<B: Backend> Runtime<B> {
             .scheduler
             .with(|s| (s.busy(now), s.departures, (s.len(), s.deadline_entries())));
         let mut stats = shared.counters.snapshot(&busy);
-        stats.cancelled = departures
-            .cancelled
-            .saturating_sub(shared.counters.cancelled_base.load(Relaxed))
-            + shared.counters.cancelled_late.load(Relaxed);
+        stats.cancelled = departures.cancelled + shared.counters.cancelled_late.load(Relaxed);
         (stats.queued, stats.pending_deadlines) = queued;
         stats
     }
@@ -187,11 +184,10 @@ impl<B: Backend> Runtime<B> {
     pub fn reset_stats(&self) {
         let shared = &self.handle.shared;
         shared.counters.reset();
-        let cancelled = shared.scheduler.with(|s| {
+        shared.scheduler.with(|s| {
             s.restart_busy(Instant::now());
-            s.departures.cancelled
+            s.departures = Default::default();
         });
-        shared.counters.cancelled_base.store(cancelled, Relaxed);
     }
 
     /// The timeline the runtime records into, if one was given to the builder.

@@ -21,8 +21,6 @@ pub(crate) struct Counters {
     pub submitted: CachePadded<AtomicU64>,
     /// Batch ids (not reset with the stats).
     pub next_batch: AtomicU64,
-    /// The scheduler's cancelled count at the last reset.
-    pub cancelled_base: AtomicU64,
     /// Requests taken for a batch whose task was gone by then (they are skipped, not run).
     pub cancelled_late: AtomicU64,
     pub completed: AtomicU64,
@@ -88,7 +86,6 @@ impl Counters {
             started: Mutex::new(Instant::now()),
             submitted: CachePadded::new(zero()),
             next_batch: zero(),
-            cancelled_base: zero(),
             cancelled_late: zero(),
             completed: zero(),
             failed: zero(),

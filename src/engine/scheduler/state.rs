@@ -176,6 +176,7 @@ pub(crate) struct State<I, O> {
     /// deadline notifies it only when earlier than that, so a steady stream of requests
     /// wakes it about once per timeout, not once per request.
     timer_at: Option<Instant>,
+    /// Since the last stats reset.
     pub departures: Departures,
 }
 
