@@ -20,20 +20,32 @@ fn policy(max_batch: usize, timeout: Duration) -> Policy {
     }
 }
 
-/// A request of `key` enqueued at `at`, with its task (dropping the task cancels it).
-fn req(s: &mut State<u32, u32>, key: u64, at: Instant, deadline: Option<Duration>) -> (usize, u64, Task<u32>) {
+/// Request `id` of `key` and `priority`, enqueued at `at`, with its task.
+fn request(
+    id: u64,
+    key: u64,
+    priority: usize,
+    at: Instant,
+    deadline: Option<Duration>,
+) -> (Request<u32, u32>, Task<u32>) {
     let (responder, task): (Responder<u32>, Task<u32>) = Task::channel();
-    let id = s.take_id();
     let r = Request {
         id,
         input: id as u32,
         responder,
         enqueued: at,
         deadline: deadline.map(|d| Deadline { at: at + d, timeout: d }),
-        priority: 0,
+        priority,
         key,
         _span: tracing::Span::none(),
     };
+    (r, task)
+}
+
+/// A request of `key` enqueued at `at`, with its task (dropping the task cancels it).
+fn req(s: &mut State<u32, u32>, key: u64, at: Instant, deadline: Option<Duration>) -> (usize, u64, Task<u32>) {
+    let id = s.take_id();
+    let (r, task) = request(id, key, 0, at, deadline);
     let e = s.enqueue(r, false).unwrap_or_else(|_| panic!("enqueue refused"));
     (e.slot, id, task)
 }
@@ -177,17 +189,7 @@ fn a_full_queue_that_rejects_gives_the_request_back() {
         ..policy(8, Duration::ZERO)
     });
     let (_keep, _) = (req(&mut s, 0, t0, None), ());
-    let (responder, _task) = Task::<u32>::channel();
-    let r = Request {
-        id: s.take_id(),
-        input: 0,
-        responder,
-        enqueued: t0,
-        deadline: None,
-        priority: 0,
-        key: 0,
-        _span: tracing::Span::none(),
-    };
+    let (r, _task) = request(s.take_id(), 0, 0, t0, None);
     let err = s.enqueue(r, true).err().map(|b| b.1);
     assert!(matches!(err, Some(Error::QueueFull { capacity: 1 })), "{err:?}");
 }
@@ -342,12 +344,11 @@ mod model {
             for op in ops {
                 match op {
                     Op::Enqueue { key, priority, deadline_ms } => {
-                        let (responder, task) = Task::<u32>::channel();
                         let id = s.take_id();
-                        let deadline = deadline_ms.map(|ms| Deadline { at: now + Duration::from_millis(ms), timeout: Duration::from_millis(ms) });
-                        let r = Request { id, input: 0, responder, enqueued: now, deadline, priority, key, _span: tracing::Span::none() };
+                        let (r, task) = request(id, key, priority, now, deadline_ms.map(Duration::from_millis));
+                        let deadline = r.deadline.map(|d| d.at);
                         let e = s.enqueue(r, false).unwrap_or_else(|_| panic!("refused"));
-                        live.insert(id, Live { key, priority, enqueued: now, deadline: deadline.map(|d| d.at) });
+                        live.insert(id, Live { key, priority, enqueued: now, deadline });
                         handles.push((e.slot, id, task));
                         made += 1;
                     }
@@ -520,9 +521,8 @@ mod line_for_room {
             for op in ops {
                 match op {
                     Op::Enqueue(priority) => {
-                        let (responder, task) = Task::<u32>::channel();
                         let id = s.take_id();
-                        let r = Request { id, input: 0, responder, enqueued: t0, deadline: None, priority, key: 0, _span: tracing::Span::none() };
+                        let (r, task) = request(id, 0, priority, t0, None);
                         let e = s.enqueue(r, false).unwrap_or_else(|_| panic!("refused"));
                         handles.push((e.slot, id, task));
                     }
@@ -614,20 +614,15 @@ mod interleavings {
     type Sched = Scheduler<u32, u32, LoomMonitor<State<u32, u32>>>;
 
     fn enqueue(s: &Sched) -> (u64, Task<u32>) {
-        let (responder, task) = Task::<u32>::channel();
+        let mut task = None;
         let (_, id) = s
-            .enqueue(false, |id| Request {
-                id,
-                input: 0,
-                responder,
-                enqueued: Instant::now(),
-                deadline: None,
-                priority: 0,
-                key: 0,
-                _span: tracing::Span::none(),
+            .enqueue(false, |id| {
+                let (r, t) = request(id, 0, 0, Instant::now(), None);
+                task = Some(t);
+                r
             })
             .unwrap_or_else(|_| panic!("refused"));
-        (id, task)
+        (id, task.expect("the request was made"))
     }
 
     fn take(s: &Sched) -> Vec<u64> {
