@@ -34,7 +34,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| CliError::Serve(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
         let server = Server::start(&config)
             .await
