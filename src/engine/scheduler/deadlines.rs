@@ -107,13 +107,31 @@ impl Deadlines {
             },
         };
         *entries[slot].place() = Place::List { k, prev: after, next };
-        match after {
-            NIL => self.lists[k].head = slot,
-            a => set_next(entries[a].place(), slot),
+        self.point_next(entries, k, after, slot);
+        self.point_prev(entries, k, next, slot);
+    }
+
+    /// Makes `from`'s next `to` in list `k` (`from` = `NIL`: the list's head).
+    fn point_next<E: Held>(&mut self, entries: &mut Slab<E>, k: usize, from: usize, to: usize) {
+        match from {
+            NIL => self.lists[k].head = to,
+            f => {
+                if let Place::List { next, .. } = entries[f].place() {
+                    *next = to;
+                }
+            }
         }
-        match next {
-            NIL => self.lists[k].tail = slot,
-            n => set_prev(entries[n].place(), slot),
+    }
+
+    /// Makes `from`'s previous `to` in list `k` (`from` = `NIL`: the list's tail).
+    fn point_prev<E: Held>(&mut self, entries: &mut Slab<E>, k: usize, from: usize, to: usize) {
+        match from {
+            NIL => self.lists[k].tail = to,
+            f => {
+                if let Place::List { prev, .. } = entries[f].place() {
+                    *prev = to;
+                }
+            }
         }
     }
 
@@ -127,14 +145,8 @@ impl Deadlines {
                 self.tree.remove(&(at, slot));
             }
             Place::List { k, prev, next } => {
-                match prev {
-                    NIL => self.lists[k].head = next,
-                    p => set_next(entries[p].place(), next),
-                }
-                match next {
-                    NIL => self.lists[k].tail = prev,
-                    n => set_prev(entries[n].place(), prev),
-                }
+                self.point_next(entries, k, prev, next);
+                self.point_prev(entries, k, next, prev);
             }
         }
         self.len -= 1;
@@ -162,18 +174,6 @@ impl Deadlines {
         }
         self.tree.clear();
         self.len = 0;
-    }
-}
-
-fn set_next(place: &mut Place, to: usize) {
-    if let Place::List { next, .. } = place {
-        *next = to;
-    }
-}
-
-fn set_prev(place: &mut Place, to: usize) {
-    if let Place::List { prev, .. } = place {
-        *prev = to;
     }
 }
 
