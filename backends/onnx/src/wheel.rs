@@ -79,7 +79,8 @@ impl Wheel {
         fs::create_dir_all(wheels).map_err(|e| self.fetch_error(format!("cannot create {}: {e}", wheels.display())))?;
         let requirement = format!("{}=={}", self.name, self.version);
         tracing::info!(%requirement, dir = %wheels.display(), "downloading from PyPI");
-        let out = Command::new("python3")
+        let python = crate::python::python();
+        let out = Command::new(&python)
             .args([
                 "-m",
                 "pip",
@@ -95,15 +96,16 @@ impl Wheel {
             .map_err(|e| {
                 self.fetch_error(if e.kind() == io::ErrorKind::NotFound {
                     format!(
-                        "python3 is not installed; install Python 3 with pip (e.g. `apt install python3-pip`), \
-                         or put the {requirement} wheel from https://pypi.org/project/{}/{}/#files into {}{}",
+                        "{} is not installed; install Python 3 with pip (e.g. `apt install python3-pip`, or set \
+                         ACCELRT_PYTHON), or put the {requirement} wheel from https://pypi.org/project/{}/{}/#files into {}{}",
+                        python.display(),
                         self.name,
                         self.version,
                         wheels.display(),
                         self.hint()
                     )
                 } else {
-                    format!("cannot start python3: {e}")
+                    format!("cannot start {}: {e}", python.display())
                 })
             })?;
         if out.status.success() {
@@ -114,12 +116,14 @@ impl Wheel {
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         let reason = if stderr.contains("No module named pip") {
             format!(
-                "python3 has no pip; install it (e.g. `apt install python3-pip`){}",
+                "{} has no pip; install it (e.g. `apt install python3-pip`){}",
+                python.display(),
                 self.hint()
             )
         } else {
             format!(
-                "`python3 -m pip download {requirement}` failed ({}): {}{}",
+                "`{} -m pip download {requirement}` failed ({}): {}{}",
+                python.display(),
                 out.status,
                 tail.join(" | "),
                 self.hint()
