@@ -5,43 +5,64 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
-from typing import Any, Callable, Dict, Generator, Generic, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Generator, Generic, List, Optional, Sequence, Tuple, TypeVar, Union, final
+
+from typing_extensions import disjoint_base
 
 import numpy as np
 
+__all__ = [
+    "ORT_VERSION",
+    "__version__",
+    "Task",
+    "Awaiting",
+    "Drain",
+    "Completions",
+    "Runtime",
+    "Built",
+    "Pipeline",
+    "OcrReader",
+    "ocr_models",
+    "test_models",
+    "cache_dir",
+]
 __version__: str
 ORT_VERSION: str
 
-T = TypeVar("T")
-StrPath = Union[str, "os.PathLike[str]"]
+_T = TypeVar("_T")
+_StrPath = Union[str, "os.PathLike[str]"]
 # What a model takes: one array, a dict of input name -> array, or a list in input order.
-Inputs = Union[np.ndarray, Dict[str, Any], Sequence[Any], Any]
+_Inputs = Union[np.ndarray, Dict[str, Any], Sequence[Any], Any]
 
-class Task(Generic[T]):
+@final
+class Task(Generic[_T]):
     """One request's result: ``await`` it, ``wait()`` for it, or look with ``done()``."""
 
-    def wait(self, timeout: Optional[float] = None) -> T: ...
+    def wait(self, timeout: Optional[float] = None) -> _T: ...
     def done(self) -> bool: ...
     def cancelled(self) -> bool: ...
     def cancel(self, msg: Optional[Any] = None) -> bool: ...
-    def result(self) -> T: ...
+    def result(self) -> _T: ...
     def exception(self) -> Optional[BaseException]: ...
-    def add_done_callback(self, fn: Callable[[Task[T]], object], *, context: Optional[contextvars.Context] = None) -> None: ...
-    def remove_done_callback(self, fn: Callable[[Task[T]], object]) -> int: ...
+    def add_done_callback(self, fn: Callable[[Task[_T]], object], *, context: Optional[contextvars.Context] = None) -> None: ...
+    def remove_done_callback(self, fn: Callable[[Task[_T]], object]) -> int: ...
     def get_loop(self) -> asyncio.AbstractEventLoop: ...
     _asyncio_future_blocking: bool
-    def __await__(self) -> Generator[Any, None, T]: ...
-    def __iter__(self) -> Generator[Any, None, T]: ...
-    def __class_getitem__(cls, item: Any, /) -> Any: ...
+    def __await__(self) -> Generator[Any, None, _T]: ...
+    def __iter__(self) -> Generator[Any, None, _T]: ...
+    def __class_getitem__(cls, item: Any) -> Any: ...
 
+@final
 class Awaiting:
     def __iter__(self) -> Awaiting: ...
     def __next__(self) -> Any: ...
-    def send(self, _value: Any, /) -> Any: ...
+    def send(self, value: Any) -> Any: ...
 
+@final
 class Drain:
-    def __call__(self) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> None: ...
 
+@final
 class Completions:
     """Tasks handed back as they finish: ``add`` them, ``get`` blocks for the next one."""
 
@@ -50,16 +71,18 @@ class Completions:
     def get(self, timeout: Optional[float] = None) -> Task[Any]: ...
     def __len__(self) -> int: ...
 
+@final
 class Built: ...
 
+@disjoint_base
 class Runtime:
     """One model on one backend, with the engine that keeps its device busy."""
 
     def __new__(cls, built: Built) -> Runtime: ...
     @classmethod
     def onnx(
-        cls: type[R],
-        model: StrPath,
+        cls: type[_R],
+        model: _StrPath,
         *,
         parallel: int = 1,
         depth: int = 2,
@@ -75,11 +98,11 @@ class Runtime:
         timeline: bool = False,
         providers: Optional[Sequence[str]] = None,
         intra_threads: Optional[int] = None,
-        library_path: Optional[StrPath] = None,
-    ) -> R: ...
+        library_path: Optional[_StrPath] = None,
+    ) -> _R: ...
     @classmethod
     def sim(
-        cls: type[R],
+        cls: type[_R],
         *,
         len: int = 4,
         a: float = 2.0,
@@ -91,6 +114,7 @@ class Runtime:
         compute_per_item: float = 0.0,
         d2h: float = 0.0,
         synchronous: bool = False,
+        faults: Optional[Dict[str, float]] = None,
         parallel: int = 1,
         depth: int = 2,
         instances: int = 1,
@@ -103,16 +127,16 @@ class Runtime:
         priority_levels: int = 1,
         pin_cores: Optional[Sequence[int]] = None,
         timeline: bool = False,
-    ) -> R: ...
+    ) -> _R: ...
     def run(
         self,
-        x: Inputs,
+        x: _Inputs,
         *,
         priority: int = 0,
         timeout: Optional[float] = None,
         batch_key: Optional[int] = None,
     ) -> Task[Any]: ...
-    def try_run(self, x: Inputs) -> Task[Any]: ...
+    def try_run(self, x: _Inputs) -> Task[Any]: ...
     def _stats(self) -> Dict[str, Any]: ...
     def reset_stats(self) -> None: ...
     @property
@@ -122,10 +146,11 @@ class Runtime:
     def close(self, timeout: Optional[float] = None) -> bool: ...
     def aclose(self, timeout: Optional[float] = None) -> Task[bool]: ...
     def trace(self) -> str: ...
-    def write_trace(self, path: StrPath) -> None: ...
+    def write_trace(self, path: _StrPath) -> None: ...
 
-R = TypeVar("R", bound=Runtime)
+_R = TypeVar("_R", bound=Runtime)
 
+@disjoint_base
 class Pipeline:
     """Python functions and runtimes as the stages of one pipeline."""
 
@@ -138,6 +163,7 @@ class Pipeline:
     def close(self) -> bool: ...
     def aclose(self) -> Task[bool]: ...
 
+@disjoint_base
 class OcrReader:
     """The PP-OCRv4 pipeline: ``run(image)`` gives a task for a page."""
 
@@ -149,7 +175,7 @@ class OcrReader:
         settle_confusables: Optional[bool] = None,
         images_in_flight: Optional[int] = None,
     ) -> OcrReader: ...
-    def run(self, image: Union[StrPath, bytes, np.ndarray]) -> Task[Any]: ...
+    def run(self, image: Union[_StrPath, bytes, np.ndarray]) -> Task[Any]: ...
     def _stats(self) -> Dict[str, Any]: ...
     def close(self) -> bool: ...
     def aclose(self) -> Task[bool]: ...

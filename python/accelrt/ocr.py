@@ -105,7 +105,7 @@ def _is_one_image(x: Any) -> bool:
 
 
 @overload
-def read(images: Image, *, progress: Union[bool, dict] = ...) -> Page: ...
+def read(images: Image, *, progress: Union[bool, dict] = ...) -> Page: ...  # type: ignore[overload-overlap]
 @overload
 def read(images: Iterable[Image], *, progress: Union[bool, dict] = ...) -> List[Page]: ...
 def read(images: Any, *, progress: Union[bool, dict] = False) -> Any:

@@ -2,6 +2,7 @@
 //! behind it, and the calls Python makes on it. Every setting is the Rust builder's, under the
 //! same name; every decision (batching, admission, deadlines) is the Rust engine's.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use accelrt::{
     AsyncRuntime, Backend, Error, ModelSpec, Overflow, RunOptions, Runtime, RuntimeBuilder, Tensor, Timeline,
 };
 use accelrt_onnx::{ExecutionProvider, OnnxBackend};
-use accelrt_sim::{ComputeModel, CopyModel, SimBackend, SimConfig};
+use accelrt_sim::{ComputeModel, CopyModel, Faults, SimBackend, SimConfig};
 use futures::FutureExt;
 use parking_lot::Mutex;
 use pyo3::exceptions::PyValueError;
@@ -246,7 +247,7 @@ impl PyRuntime {
     /// interpreter if it is 1.31 or newer, else one fetched from PyPI into the cache).
     #[classmethod]
     #[pyo3(signature = (model, *, parallel=1, depth=2, instances=1, max_batch=1, batch_timeout=0.0,
-        queue_capacity=1024, overflow="wait".to_string(), preferred_batch_sizes=None, timeout=None,
+        queue_capacity=1024, overflow="wait", preferred_batch_sizes=None, timeout=None,
         priority_levels=1, pin_cores=None, timeline=false, providers=None, intra_threads=None, library_path=None))]
     #[allow(clippy::too_many_arguments)]
     fn onnx<'py>(
@@ -259,7 +260,7 @@ impl PyRuntime {
         max_batch: usize,
         batch_timeout: f64,
         queue_capacity: usize,
-        overflow: String,
+        overflow: &str,
         preferred_batch_sizes: Option<Vec<usize>>,
         timeout: Option<f64>,
         priority_levels: usize,
@@ -276,7 +277,7 @@ impl PyRuntime {
             max_batch,
             batch_timeout,
             queue_capacity,
-            overflow,
+            overflow: overflow.to_string(),
             preferred_batch_sizes,
             timeout,
             priority_levels,
@@ -309,12 +310,16 @@ impl PyRuntime {
     /// batch on the host, ``h2d``, ``compute`` (+ ``compute_per_item`` per request), ``d2h``.
     /// All zero by default (the zero-delay device: what is left is accelrt's own cost).
     /// ``synchronous``: run the device work in the completion step, like ONNX Runtime on a
-    /// CPU. ``model_max_batch``: the largest batch the simulated model takes. The engine
-    /// settings are ``Runtime.onnx``'s.
+    /// CPU. ``model_max_batch``: the largest batch the simulated model takes. ``faults``
+    /// injects failures keyed on an input's first element, for testing error handling:
+    /// ``invalid_value`` (that input is refused alone), ``fail_value`` (its whole batch
+    /// fails), ``fail_item_value`` (it fails alone inside its batch), ``panic_value`` (the
+    /// backend panics on its batch), ``fail_every_nth_batch``, ``panic_every_nth_batch``.
+    /// The engine settings are ``Runtime.onnx``'s.
     #[classmethod]
     #[pyo3(signature = (*, len=4, a=2.0, b=1.0, model_max_batch=64, prepare=0.0, h2d=0.0, compute=0.0,
-        compute_per_item=0.0, d2h=0.0, synchronous=false, parallel=1, depth=2, instances=1, max_batch=1,
-        batch_timeout=0.0, queue_capacity=1024, overflow="wait".to_string(), preferred_batch_sizes=None,
+        compute_per_item=0.0, d2h=0.0, synchronous=false, faults=None, parallel=1, depth=2, instances=1, max_batch=1,
+        batch_timeout=0.0, queue_capacity=1024, overflow="wait", preferred_batch_sizes=None,
         timeout=None, priority_levels=1, pin_cores=None, timeline=false))]
     #[allow(clippy::too_many_arguments)]
     fn sim<'py>(
@@ -330,13 +335,14 @@ impl PyRuntime {
         compute_per_item: f64,
         d2h: f64,
         synchronous: bool,
+        faults: Option<HashMap<String, f64>>,
         parallel: usize,
         depth: usize,
         instances: usize,
         max_batch: usize,
         batch_timeout: f64,
         queue_capacity: usize,
-        overflow: String,
+        overflow: &str,
         preferred_batch_sizes: Option<Vec<usize>>,
         timeout: Option<f64>,
         priority_levels: usize,
@@ -350,7 +356,7 @@ impl PyRuntime {
             max_batch,
             batch_timeout,
             queue_capacity,
-            overflow,
+            overflow: overflow.to_string(),
             preferred_batch_sizes,
             timeout,
             priority_levels,
@@ -371,6 +377,7 @@ impl PyRuntime {
             },
             d2h: CopyModel::fixed(seconds("d2h", d2h)?),
             synchronous,
+            faults: sim_faults(faults)?,
             // The device's engines record on the runtime's timeline.
             timeline: timeline.clone(),
             ..SimConfig::default()
@@ -506,6 +513,36 @@ fn drain<B: Backend>(
         Ok(Out::Flag(finished))
     }
     .boxed()
+}
+
+fn sim_faults(given: Option<HashMap<String, f64>>) -> PyResult<Faults> {
+    let mut f = Faults::default();
+    for (k, v) in given.unwrap_or_default() {
+        let nth = || -> PyResult<Option<u64>> {
+            if v >= 1.0 && v.fract() == 0.0 {
+                Ok(Some(v as u64))
+            } else {
+                Err(PyValueError::new_err(format!(
+                    "faults[{k:?}] must be a whole number >= 1, got {v}"
+                )))
+            }
+        };
+        match k.as_str() {
+            "invalid_value" => f.invalid_value = Some(v as f32),
+            "fail_value" => f.fail_value = Some(v as f32),
+            "fail_item_value" => f.fail_item_value = Some(v as f32),
+            "panic_value" => f.panic_value = Some(v as f32),
+            "fail_every_nth_batch" => f.fail_every_nth_batch = nth()?,
+            "panic_every_nth_batch" => f.panic_every_nth_batch = nth()?,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown fault {other:?}; expected invalid_value, fail_value, fail_item_value, panic_value, \
+                     fail_every_nth_batch or panic_every_nth_batch"
+                )))
+            }
+        }
+    }
+    Ok(f)
 }
 
 fn construct<'py>(cls: &Bound<'py, PyType>, engine: Engine, timeline: Option<Timeline>) -> PyResult<Bound<'py, PyAny>> {

@@ -583,7 +583,8 @@ impl PyTask {
 
     /// ``Task[T]`` in annotations.
     #[classmethod]
-    fn __class_getitem__(cls: &Bound<'_, PyType>, _item: Py<PyAny>) -> Py<PyType> {
+    fn __class_getitem__(cls: &Bound<'_, PyType>, item: Py<PyAny>) -> Py<PyType> {
+        drop(item);
         cls.clone().unbind()
     }
 
@@ -627,8 +628,9 @@ impl Awaiting {
         Ok(task.clone().into_any().unbind())
     }
 
-    #[pyo3(signature = (_value,))]
-    fn send(&self, py: Python<'_>, _value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (value,))]
+    fn send(&self, py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+        drop(value);
         self.__next__(py)
     }
 }
