@@ -7,6 +7,7 @@
 //! callbacks with `call_soon`, as an asyncio Future would. One wake-up serves every task that
 //! finished meanwhile; no thread polls, and the engine thread never takes the GIL.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -28,7 +29,7 @@ enum Signal {
 
 /// Finished tasks waiting to be picked up.
 pub(crate) struct Bridge {
-    ready: Mutex<Vec<Py<PyTask>>>,
+    ready: Mutex<VecDeque<Py<PyTask>>>,
     signal: Signal,
 }
 
@@ -38,7 +39,7 @@ impl Bridge {
     pub fn push(&self, task: Py<PyTask>) {
         let first = {
             let mut ready = self.ready.lock();
-            ready.push(task);
+            ready.push_back(task);
             ready.len() == 1
         };
         match &self.signal {
@@ -69,7 +70,7 @@ impl Bridge {
         let (tx, rx) = Self::socket_pair()?;
         let fd = rx.as_raw_fd();
         let bridge = Arc::new(Bridge {
-            ready: Mutex::new(Vec::new()),
+            ready: Mutex::new(VecDeque::new()),
             signal: Signal::Socket { tx, rx },
         });
         let drain = Py::new(py, Drain { bridge: bridge.clone() })?;
@@ -82,6 +83,18 @@ impl Bridge {
         })?;
         LOOPS.add(event_loop, bridge.clone());
         Ok(bridge)
+    }
+
+    /// The oldest finished task, waiting for one until `until` (a condvar bridge only; an
+    /// event loop's bridge is drained by the loop).
+    fn next(&self, until: std::time::Instant) -> Option<Py<PyTask>> {
+        let mut ready = self.ready.lock();
+        if ready.is_empty() {
+            if let Signal::Cond(cond) = &self.signal {
+                cond.wait_until(&mut ready, until);
+            }
+        }
+        ready.pop_front()
     }
 
     /// Runs the done callbacks of every task queued so far (on the loop's thread).
@@ -175,7 +188,7 @@ impl Completions {
     fn new() -> Self {
         Completions {
             bridge: Arc::new(Bridge {
-                ready: Mutex::new(Vec::new()),
+                ready: Mutex::new(VecDeque::new()),
                 signal: Signal::Cond(Condvar::new()),
             }),
             outstanding: Mutex::new(0),
@@ -200,18 +213,10 @@ impl Completions {
             return Err(pyo3::exceptions::PyLookupError::new_err("no task is outstanding"));
         }
         let deadline = deadline_in(timeout)?;
-        let Signal::Cond(cond) = &self.bridge.signal else {
-            unreachable!("a Completions bridge signals with a condvar")
-        };
         loop {
             let got = py.detach(|| {
-                let mut ready = self.bridge.ready.lock();
-                let until = std::time::Instant::now() + SIGNAL_TICK;
-                let until = deadline.map_or(until, |d| d.min(until));
-                if ready.is_empty() {
-                    cond.wait_until(&mut ready, until);
-                }
-                ready.pop()
+                let tick = std::time::Instant::now() + SIGNAL_TICK;
+                self.bridge.next(deadline.map_or(tick, |d| d.min(tick)))
             });
             if let Some(task) = got {
                 *self.outstanding.lock() -= 1;

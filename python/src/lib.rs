@@ -1,14 +1,14 @@
 //! `accelrt._native`: the Rust half of the Python package `accelrt`.
 //!
 //! A thin translation of the Rust API: runtimes, pipelines and the OCR reader hand out
-//! [`task::PyTask`]s (asyncio Future-like objects that also block with `wait()`), inputs and
-//! outputs are numpy arrays ([`convert`]), errors are the exception classes of
-//! `accelrt.errors` ([`errors`]). Every scheduling decision stays in the Rust engine; nothing
+//! `task::PyTask`s (asyncio Future-like objects that also block with `wait()`), inputs and
+//! outputs are numpy arrays (`convert`), errors are the exception classes of
+//! `accelrt.errors` (`errors`). Every scheduling decision stays in the Rust engine; nothing
 //! here queues, batches or retries. The pure-Python layer (`python/accelrt/`) adds context
 //! managers, `map`/`imap` over datasets, the pipeline builder, `Stats` and the Ray integration.
 //!
 //! Threads: engine threads never take the GIL (a finished task is handed to Python through a
-//! condvar or an event loop's socket, see [`bridge`]); every call that can wait runs detached
+//! condvar or an event loop's socket, see `bridge`); every call that can wait runs detached
 //! from the interpreter; Python pipeline stages attach only while their function runs.
 //!
 //! Files: `task.rs` (Task), `bridge.rs` (event loops, `Completions`), `runtime.rs`,
