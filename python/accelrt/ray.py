@@ -328,10 +328,9 @@ def serve_app(
     from ray import serve
 
     deployment = serve.deployment(
-        Server,
         name=name,
         num_replicas=num_replicas,
         max_ongoing_requests=max_ongoing_requests,
         ray_actor_options=ray_actor_options or {"num_cpus": 1},
-    )
+    )(Server)
     return deployment.bind(model, runtime_kwargs)

@@ -95,9 +95,11 @@ class Run:
 
     seconds: float
     requests: int
-    latencies: Optional[List[float]] = None  # seconds, per request
+    latencies: Optional[List[float]] = None  # seconds, per request; summed up in p50/p99
     mean_batch: Optional[float] = None
     outputs: Optional[list] = None  # checked, then dropped
+    p50: Optional[float] = None
+    p99: Optional[float] = None
 
     @property
     def throughput(self) -> float:
@@ -107,7 +109,7 @@ class Run:
 @dataclass
 class Mode:
     name: str
-    kind: str  # "peer", "accelrt" or "rust"
+    kind: str  # "peer", "accelrt", "rust" or "context"
     run: Callable[[], Run]
     warm: Callable[[], object] = lambda: None
     runs: List[Run] = field(default_factory=list)
@@ -144,7 +146,9 @@ def rounds(modes: List[Mode], n: int, load: OtherLoad, check: Callable[[Mode, Ru
             result = m.run()
             load.stop(mark)
             check(m, result)
-            result.outputs = None
+            if result.latencies:
+                result.p50, result.p99 = pct(result.latencies, 50), pct(result.latencies, 99)
+            result.outputs = result.latencies = None
             m.runs.append(result)
         line = " | ".join(fmt_rate(m.runs[-1].throughput) for m in modes)
         print(f"  round {r + 1}/{n} req/s, in table order: {line}", file=sys.stderr, flush=True)
@@ -168,20 +172,20 @@ def table(rows: List[List[str]], header: List[str]) -> str:
 def report(
     title: str, modes: List[Mode], columns: Dict[str, Callable[[Mode], str]]
 ) -> str:
-    header = ["mode", "req/s (median)", "min-max", "p50", "p99", "batch", *columns, "check"]
+    header = ["mode", "req/s", "min-max", "p50", "p99", "batch", *columns, "check"]
     rows = []
     for m in modes:
         rates = [r.throughput for r in m.runs]
-        lat = [x for r in m.runs if r.latencies for x in r.latencies]
+        p50 = [r.p50 for r in m.runs if r.p50 is not None]
+        p99 = [r.p99 for r in m.runs if r.p99 is not None]
         batches = [r.mean_batch for r in m.runs if r.mean_batch is not None]
-        rust_lat = m.kind == "rust"
         rows.append(
             [
                 m.name,
                 fmt_rate(statistics.median(rates)),
                 f"{fmt_rate(min(rates))}-{fmt_rate(max(rates))}",
-                fmt_time(statistics.median(r.latencies[0] for r in m.runs)) if rust_lat else (fmt_time(pct(lat, 50)) if lat else "-"),
-                fmt_time(statistics.median(r.latencies[1] for r in m.runs)) if rust_lat else (fmt_time(pct(lat, 99)) if lat else "-"),
+                fmt_time(statistics.median(p50)) if p50 else "-",
+                fmt_time(statistics.median(p99)) if p99 else "-",
                 f"{statistics.fmean(batches):.2f}" if batches else "-",
                 *[f(m) for f in columns.values()],
                 m.wrong or (f"ok (max |diff| {m.max_error:.1e})" if m.max_error else "ok"),
@@ -291,7 +295,7 @@ def detector(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: Ot
 
     def rust() -> Run:
         r = run_cli(cli, rust_args, env={"ORT_DYLIB_PATH": str(library)})
-        return Run(n / r.throughput, n, [r.p50, r.p99], r.mean_batch)
+        return Run(n / r.throughput, n, mean_batch=r.mean_batch, p50=r.p50, p99=r.p99)
 
     warm = xs[: 4 * CORES]
     modes = [
@@ -346,7 +350,7 @@ def detector(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: Ot
         f"micro-batcher max_batch {s.mb_max_batch}, timeout {s.mb_timeout * 1e3:g} ms, default session; "
         f"onnxruntime {ort.__version__} ({library.name} for accelrt)"
     )
-    print("p50/p99: time from the burst's start to each result (Rust: the engine's run-to-result latency)")
+    print("p50/p99 (median over rounds): time from the burst's start to each result; Rust: the engine's run-to-result latency")
     gather = modes[4]
     ok = all(m.wrong is None for m in modes)
     vs_peer = median_ratio(gather, peers)
@@ -424,6 +428,30 @@ def simulator(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: O
         t1 = time.perf_counter()
         return Run(t1 - t0, n, mean_batch=rt.stats().mean_batch, outputs=out)
 
+    def asyncio_floor() -> Run:
+        # What any path that gives each request its own future and gathers them costs, with
+        # no model and no batching: a future per input, resolved at once, then gather.
+        async def go() -> Run:
+            out: list = []
+            t0 = time.perf_counter()
+            for _ in range(n // chunk):
+                futures = []
+                for x in xs:
+                    f = loop.create_future()
+                    f.set_result(linear(x))
+                    futures.append(f)
+                out += await asyncio.gather(*futures)
+            t1 = time.perf_counter()
+            return Run(t1 - t0, n, outputs=out)
+
+        return loop.run_until_complete(go())
+
+    def pool_floor() -> Run:
+        t0 = time.perf_counter()
+        out = list(user_pool.map(linear, every))
+        t1 = time.perf_counter()
+        return Run(t1 - t0, n, outputs=out)
+
     rust_args = [
         "--backend", "sim", "--sim-stages", "0,0,0,0", "--input-shape", "1x4", "--requests", str(n),
         "--concurrency", str(chunk), "--parallel", str(s.sim_parallel), "--depth", str(s.sim_depth),
@@ -432,7 +460,7 @@ def simulator(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: O
 
     def rust() -> Run:
         r = run_cli(cli, rust_args)
-        return Run(n / r.throughput, n, [r.p50, r.p99], r.mean_batch)
+        return Run(n / r.throughput, n, mean_batch=r.mean_batch, p50=r.p50, p99=r.p99)
 
     modes = [
         Mode("asyncio micro-batcher, submit returns the future", "peer", micro_batcher(True, False)),
@@ -443,8 +471,12 @@ def simulator(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: O
         Mode("accelrt sync loop (run(x).wait(), one at a time)", "accelrt", accelrt_wait_loop),
         Mode("accelrt imap (window 128)", "accelrt", accelrt_imap),
     ]  # fmt: skip
+    modes += [
+        Mode("context: asyncio floor (a future per input, numpy 2x + 1, gather)", "context", asyncio_floor),
+        Mode(f"context: {s.threads}-thread pool.map of numpy 2x + 1", "context", pool_floor),
+    ]
     if cli is not None:
-        modes.append(Mode("accelrt from Rust (accelrt bench; context)", "rust", rust))
+        modes.append(Mode("context: accelrt from Rust (accelrt bench)", "rust", rust))
     for m in modes:
         if m.kind != "rust":
             m.warm = m.run
@@ -478,7 +510,7 @@ def simulator(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: O
         f"batch_timeout {s.sim_batch_timeout * 1e3:g} ms (the Rust row: the same, {chunk} in flight); "
         f"micro-batcher max_batch {s.sim_max_batch}, timeout {s.mb_sim_timeout * 1e3:g} ms, numpy y = 2x + 1"
     )
-    print("p50/p99: the sync loop's run-to-result round trip (Rust: the engine's run-to-result latency)")
+    print("p50/p99 (median over rounds): the sync loop's run-to-result round trip; Rust: the engine's run-to-result latency")
     gather = modes[3]
     ok = all(m.wrong is None for m in modes)
     ratio = median_ratio(gather, peers)
