@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use accelrt::{AsyncRuntime, Error};
 use accelrt_ocr::image::RgbImage;
 use accelrt_ocr::{ImageSource, OcrOutput, OcrPipeline, OcrSettings};
-use futures::FutureExt;
 use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -15,7 +14,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use crate::convert::tensor_from;
 use crate::errors::py_result;
 use crate::stats::pipeline_stats_to_py;
-use crate::task::{block_until_settled, FuturePending, Out, Pending, PyTask};
+use crate::task::PyTask;
 
 /// `accelrt.ocr`'s `Line` and `Page` classes, looked up once.
 fn classes(py: Python<'_>) -> PyResult<&(Py<PyAny>, Py<PyAny>)> {
@@ -149,26 +148,11 @@ impl PyOcr {
 
     /// Stops taking images, finishes those accepted, returns True (GIL released).
     fn close(&self, py: Python<'_>) -> PyResult<bool> {
-        let task = PyTask::new(self.shutdown(), None);
-        block_until_settled(py, task.core(), None)?;
-        Ok(true)
+        crate::pipeline::close(py, &self.pipeline)
     }
 
     /// ``close`` for asyncio.
     fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyTask>> {
-        Py::new(py, PyTask::new(self.shutdown(), None))
-    }
-}
-
-impl PyOcr {
-    fn shutdown(&self) -> Box<dyn Pending> {
-        let p = self.pipeline.clone();
-        Box::new(FuturePending(
-            async move {
-                p.shutdown().await;
-                Ok(Out::Flag(true))
-            }
-            .boxed(),
-        ))
+        Py::new(py, PyTask::new(crate::pipeline::shutdown(&self.pipeline), None))
     }
 }

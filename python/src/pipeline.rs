@@ -198,14 +198,12 @@ impl PyPipeline {
     /// Stops taking items, runs everything accepted through every stage, and returns True
     /// when done (GIL released; Ctrl-C interrupts the wait).
     fn close(&self, py: Python<'_>) -> PyResult<bool> {
-        let task = PyTask::new(self.shutdown(), None);
-        block_until_settled(py, task.core(), None)?;
-        Ok(true)
+        close(py, &self.pipeline)
     }
 
     /// ``close`` for asyncio.
     fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyTask>> {
-        Py::new(py, PyTask::new(self.shutdown(), None))
+        Py::new(py, PyTask::new(shutdown(&self.pipeline), None))
     }
 
     fn __repr__(&self) -> String {
@@ -213,15 +211,21 @@ impl PyPipeline {
     }
 }
 
-impl PyPipeline {
-    fn shutdown(&self) -> Box<dyn Pending> {
-        let p = self.pipeline.clone();
-        Box::new(FuturePending(
-            async move {
-                p.shutdown().await;
-                Ok(Out::Flag(true))
-            }
-            .boxed(),
-        ))
-    }
+/// Drains `pipeline` (everything accepted runs through every stage), as a pending result.
+pub(crate) fn shutdown<I: Send + 'static, O: Send + 'static>(pipeline: &Pipeline<I, O>) -> Box<dyn Pending> {
+    let p = pipeline.clone();
+    Box::new(FuturePending(
+        async move {
+            p.shutdown().await;
+            Ok(Out::Flag(true))
+        }
+        .boxed(),
+    ))
+}
+
+/// Drains `pipeline` and blocks until it stopped (detached; Ctrl-C interrupts the wait).
+pub(crate) fn close<I: Send + 'static, O: Send + 'static>(py: Python<'_>, pipeline: &Pipeline<I, O>) -> PyResult<bool> {
+    let task = PyTask::new(shutdown(pipeline), None);
+    block_until_settled(py, task.core(), None)?;
+    Ok(true)
 }

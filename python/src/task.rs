@@ -415,6 +415,15 @@ fn asyncio(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
         .map(|m| m.bind(py))
 }
 
+/// `contextvars.copy_context`, looked up once (asyncio captures the caller's context for each
+/// done callback, and so do we).
+fn copy_context(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static COPY_CONTEXT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    COPY_CONTEXT
+        .get_or_try_init(py, || Ok(py.import("contextvars")?.getattr("copy_context")?.unbind()))
+        .map(|f| f.bind(py))
+}
+
 fn asyncio_error(py: Python<'_>, class: &str, msg: &str) -> PyErr {
     match asyncio(py).and_then(|m| m.getattr(class)).and_then(|c| c.call1((msg,))) {
         Ok(e) => PyErr::from_value(e),
@@ -512,7 +521,7 @@ impl PyTask {
         let event_loop = this.bound_loop(py)?;
         let context = match context {
             Some(c) => c,
-            None => py.import("contextvars")?.call_method0("copy_context")?.unbind(),
+            None => copy_context(py)?.call0()?.unbind(),
         };
         if this.core.is_settled() {
             let kwargs = PyDict::new(py);
