@@ -106,6 +106,8 @@ class Cluster:
             f"--ray-client-server-port={free_port()}",
             f"--num-cpus={head_cpus}",
             "--include-dashboard=false",
+            # Ray still starts a minimal dashboard process: give it a port of its own too.
+            f"--dashboard-port={free_port()}",
         ]
         if head_resources:
             import json
