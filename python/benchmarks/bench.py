@@ -156,9 +156,7 @@ def rounds(modes: List[Mode], n: int, load: OtherLoad, check: Callable[[Mode, Ru
 
 def median_ratio(a: Mode, b: List[Mode]) -> float:
     """Median over rounds of a's throughput over the best of b's in the same round."""
-    return statistics.median(
-        x.throughput / max(m.runs[i].throughput for m in b) for i, x in enumerate(a.runs)
-    )
+    return statistics.median(x.throughput / max(m.runs[i].throughput for m in b) for i, x in enumerate(a.runs))
 
 
 def table(rows: List[List[str]], header: List[str]) -> str:
@@ -169,9 +167,7 @@ def table(rows: List[List[str]], header: List[str]) -> str:
     return "\n".join(out)
 
 
-def report(
-    title: str, modes: List[Mode], columns: Dict[str, Callable[[Mode], str]]
-) -> str:
+def report(title: str, modes: List[Mode], columns: Dict[str, Callable[[Mode], str]]) -> str:
     header = ["mode", "req/s", "min-max", "p50", "p99", "batch", *columns, "check"]
     rows = []
     for m in modes:
@@ -357,7 +353,9 @@ def detector(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: Ot
     print(f"target: accelrt from asyncio >= 1.3x the best Python peer: {vs_peer:.2f}x -> {'met' if vs_peer >= 1.3 else 'MISSED'}")
     if rust_mode is not None:
         vs_rust = median_ratio(gather, [rust_mode])
-        print(f"target: accelrt from asyncio >= 0.9x accelrt from Rust:    {vs_rust:.2f}x -> {'met' if vs_rust >= 0.9 else 'MISSED'}")
+        print(
+            f"target: accelrt from asyncio >= 0.9x accelrt from Rust:    {vs_rust:.2f}x -> {'met' if vs_rust >= 0.9 else 'MISSED'}"
+        )
     return ok
 
 
@@ -429,20 +427,19 @@ def simulator(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: O
         return Run(t1 - t0, n, mean_batch=rt.stats().mean_batch, outputs=out)
 
     def asyncio_floor() -> Run:
-        # What any path that gives each request its own future and gathers them costs, with
-        # no model and no batching: a future per input, resolved at once, then gather.
+        # What any path that gives each request its own future and gathers them costs at the
+        # least: a future per input, resolved at once (no model, nothing to check), then gather.
         async def go() -> Run:
-            out: list = []
             t0 = time.perf_counter()
             for _ in range(n // chunk):
                 futures = []
                 for x in xs:
                     f = loop.create_future()
-                    f.set_result(linear(x))
+                    f.set_result(x)
                     futures.append(f)
-                out += await asyncio.gather(*futures)
+                await asyncio.gather(*futures)
             t1 = time.perf_counter()
-            return Run(t1 - t0, n, outputs=out)
+            return Run(t1 - t0, n)
 
         return loop.run_until_complete(go())
 
@@ -453,14 +450,17 @@ def simulator(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: O
         return Run(t1 - t0, n, outputs=out)
 
     rust_args = [
-        "--backend", "sim", "--sim-stages", "0,0,0,0", "--input-shape", "1x4", "--requests", str(n),
-        "--concurrency", str(chunk), "--parallel", str(s.sim_parallel), "--depth", str(s.sim_depth),
+        "--backend", "sim", "--sim-stages", "0,0,0,0", "--input-shape", "1x4",
+        "--parallel", str(s.sim_parallel), "--depth", str(s.sim_depth),
         "--max-batch", str(s.sim_max_batch), "--batch-timeout", f"{s.sim_batch_timeout * 1e3:g}ms",
     ]  # fmt: skip
 
-    def rust() -> Run:
-        r = run_cli(cli, rust_args)
-        return Run(n / r.throughput, n, mean_batch=r.mean_batch, p50=r.p50, p99=r.p99)
+    def rust(concurrency: int, requests: int) -> Callable[[], Run]:
+        def go() -> Run:
+            r = run_cli(cli, [*rust_args, "--concurrency", str(concurrency), "--requests", str(requests)])
+            return Run(requests / r.throughput, requests, mean_batch=r.mean_batch, p50=r.p50, p99=r.p99)
+
+        return go
 
     modes = [
         Mode("asyncio micro-batcher, submit returns the future", "peer", micro_batcher(True, False)),
@@ -472,11 +472,14 @@ def simulator(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: O
         Mode("accelrt imap (window 128)", "accelrt", accelrt_imap),
     ]  # fmt: skip
     modes += [
-        Mode("context: asyncio floor (a future per input, numpy 2x + 1, gather)", "context", asyncio_floor),
+        Mode("context: asyncio.gather floor (a resolved future per input, no model)", "context", asyncio_floor),
         Mode(f"context: {s.threads}-thread pool.map of numpy 2x + 1", "context", pool_floor),
     ]
     if cli is not None:
-        modes.append(Mode("context: accelrt from Rust (accelrt bench)", "rust", rust))
+        modes += [
+            Mode(f"context: accelrt from Rust (accelrt bench, {chunk} in flight)", "rust", rust(chunk, n)),
+            Mode("context: accelrt from Rust (accelrt bench, 1 in flight)", "rust", rust(1, n // 4)),
+        ]
     for m in modes:
         if m.kind != "rust":
             m.warm = m.run
@@ -490,7 +493,9 @@ def simulator(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: O
                 m.wrong = f"WRONG: output {i} is {y!r} for input {x!r}, want 2x + 1"
                 return
 
-    print(f"\n# zero-delay simulator, {n} requests per mode ({n // chunk} bursts of {chunk}), {args.rounds} rounds", file=sys.stderr)
+    print(
+        f"\n# zero-delay simulator, {n} requests per mode ({n // chunk} bursts of {chunk}), {args.rounds} rounds", file=sys.stderr
+    )
     rounds(modes, args.rounds, load, check)
     rt.close()
     user_pool.shutdown()
@@ -507,7 +512,7 @@ def simulator(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: O
     print(report(title, modes, columns))
     print(
         f"settings: accelrt parallel {s.sim_parallel}, depth {s.sim_depth}, max_batch {s.sim_max_batch}, "
-        f"batch_timeout {s.sim_batch_timeout * 1e3:g} ms (the Rust row: the same, {chunk} in flight); "
+        f"batch_timeout {s.sim_batch_timeout * 1e3:g} ms (the Rust rows: the same); "
         f"micro-batcher max_batch {s.sim_max_batch}, timeout {s.mb_sim_timeout * 1e3:g} ms, numpy y = 2x + 1"
     )
     print("p50/p99 (median over rounds): the sync loop's run-to-result round trip; Rust: the engine's run-to-result latency")
@@ -523,7 +528,7 @@ def simulator(args: argparse.Namespace, loop: asyncio.AbstractEventLoop, load: O
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (each runs every mode once)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (each runs every mode once)")
     p.add_argument("--requests", type=int, default=512, help="requests per burst (asyncio.gather over this many)")
     p.add_argument("--size", type=int, default=320, help="detector input side (float32 1x3xSIZExSIZE)")
     p.add_argument("--sim-requests", type=int, default=51200, help="requests per mode and round on the simulator")
@@ -533,16 +538,16 @@ def parse() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=8, help="threads of the thread-pool modes calling run(x).wait()")
     p.add_argument("--distinct", type=int, default=32, help="distinct detector inputs (cycled over the burst)")
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest |accelrt - onnxruntime| accepted")
-    g = p.add_argument_group("accelrt on the detector (the Rust row uses the same)")
-    g.add_argument("--instances", type=int, default=2)
+    g = p.add_argument_group("the detector (the Rust row uses the same engine settings)")
+    g.add_argument("--instances", type=int, default=CORES, help="accelrt sessions")
     g.add_argument("--intra", type=int, default=1, help="intra_threads per instance")
     g.add_argument("--parallel", type=int, default=1)
     g.add_argument("--depth", type=int, default=2)
     g.add_argument("--max-batch", type=int, default=1)
     g.add_argument("--batch-timeout", type=float, default=0.0, help="seconds")
-    g.add_argument("--mb-max-batch", type=int, default=4, help="the micro-batcher's max_batch on the detector")
+    g.add_argument("--mb-max-batch", type=int, default=2, help="the micro-batcher's max_batch on the detector")
     g.add_argument("--mb-timeout", type=float, default=0.002, help="the micro-batcher's timeout on the detector (s)")
-    g = p.add_argument_group("accelrt on the simulator")
+    g = p.add_argument_group("the simulator")
     g.add_argument("--sim-parallel", type=int, default=1)
     g.add_argument("--sim-depth", type=int, default=2)
     g.add_argument("--sim-max-batch", type=int, default=64, help="also the micro-batcher's")
@@ -560,7 +565,7 @@ def main() -> int:
     cli = None if args.skip_rust else build_cli()
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(
-        f"accelrt {accelrt.__version__} | Python {platform.python_version()} | numpy {np.__version__} | "
+        f"accelrt {accelrt.__version__} ({Path(accelrt.__file__).parent}) | Python {platform.python_version()} | numpy {np.__version__} | "
         f"{CORES} cores ({cpu}) | load average at start {os.getloadavg()[0]:.2f}"
     )
     loop = asyncio.new_event_loop()

@@ -61,6 +61,42 @@ impl Bridge {
         Ok((tx, rx))
     }
 
+    /// The event loop running on this thread and its bridge (made the first time).
+    ///
+    /// `asyncio.get_running_loop()` checks the process id on every call, a `getpid` system
+    /// call (about 0.6 µs on a VM), and every task asks once. So each thread remembers the loop
+    /// it found last (by address: the registry below keeps it alive) and asyncio's ident of
+    /// this thread; while that loop's `_thread_id` still equals it, the loop is running here.
+    pub fn for_running_loop(py: Python<'_>) -> PyResult<(Py<PyAny>, Arc<Bridge>)> {
+        let (ptr, ident) = LAST_LOOP.with(|c| c.get());
+        if ptr != 0 {
+            if let Some((event_loop, bridge)) = LOOPS.find_ptr(py, ptr) {
+                let here = event_loop
+                    .bind(py)
+                    .getattr(pyo3::intern!(py, "_thread_id"))
+                    .and_then(|t| t.extract::<u64>());
+                if matches!(here, Ok(t) if t == ident) {
+                    return Ok((event_loop, bridge));
+                }
+            }
+        }
+        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+        let bridge = Self::for_loop(py, &event_loop)?;
+        // Only loops that record their thread (asyncio's own do) are remembered.
+        let recorded = event_loop
+            .getattr(pyo3::intern!(py, "_thread_id"))
+            .and_then(|t| t.extract::<u64>());
+        let ident = py.import("threading")?.call_method0("get_ident")?.extract::<u64>()?;
+        LAST_LOOP.with(|c| {
+            c.set(if matches!(recorded, Ok(t) if t == ident) {
+                (event_loop.as_ptr() as usize, ident)
+            } else {
+                (0, 0)
+            })
+        });
+        Ok((event_loop.unbind(), bridge))
+    }
+
     /// The bridge of `event_loop`, made (and registered with `loop.add_reader`) the first time.
     pub fn for_loop(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bridge>> {
         if let Some(b) = LOOPS.find(event_loop) {
@@ -106,9 +142,10 @@ impl Bridge {
             while matches!((&*rx).read(&mut buf), Ok(n) if n > 0) {}
         }
         let tasks = std::mem::take(&mut *self.ready.lock());
+        let mut scheduler = None;
         for t in tasks {
             let bound = t.bind(py);
-            bound.get().fire(py, bound);
+            bound.get().fire(py, bound, &mut scheduler);
         }
     }
 }
@@ -119,6 +156,12 @@ struct Loops(Mutex<Vec<(Py<PyAny>, Arc<Bridge>)>>);
 
 static LOOPS: Loops = Loops(Mutex::new(Vec::new()));
 
+thread_local! {
+    /// The address of the loop this thread found running last, and asyncio's ident of the
+    /// thread (see `Bridge::for_running_loop`). Plain numbers: nothing to drop at thread exit.
+    static LAST_LOOP: std::cell::Cell<(usize, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
 impl Loops {
     fn find(&self, event_loop: &Bound<'_, PyAny>) -> Option<Arc<Bridge>> {
         let ptr = event_loop.as_ptr();
@@ -127,6 +170,16 @@ impl Loops {
             .iter()
             .find(|(l, _)| l.as_ptr() == ptr)
             .map(|(_, b)| b.clone())
+    }
+
+    /// The listed loop at `ptr`, if it is still listed (a listed loop is alive, so the
+    /// address cannot belong to another object).
+    fn find_ptr(&self, py: Python<'_>, ptr: usize) -> Option<(Py<PyAny>, Arc<Bridge>)> {
+        self.0
+            .lock()
+            .iter()
+            .find(|(l, _)| l.as_ptr() as usize == ptr)
+            .map(|(l, b)| (l.clone_ref(py), b.clone()))
     }
 
     fn add(&self, event_loop: &Bound<'_, PyAny>, bridge: Arc<Bridge>) {

@@ -17,7 +17,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -123,16 +123,21 @@ pub(crate) struct Watcher {
 /// The Python-free half of a task (see the module docs). It is the Rust task's waker.
 pub(crate) struct Core {
     state: Mutex<CoreState>,
+    /// `SETTLED` / `CANCELLED`, written under `state`'s lock with what they announce, read
+    /// without it (`done()` and `cancelled()` are called for every task by asyncio.gather).
+    flags: AtomicU8,
     /// Signalled when the request settles; `wait()` sleeps on it (with `state`).
     settled: Condvar,
 }
+
+const SETTLED: u8 = 1;
+const CANCELLED: u8 = 2;
 
 struct CoreState {
     pending: Option<Box<dyn Pending>>,
     /// The result, until the Python half takes it to convert.
     result: Option<accelrt::Result<Out>>,
     settled: bool,
-    cancelled: bool,
     watchers: SmallVec<[Watcher; 1]>,
 }
 
@@ -152,9 +157,9 @@ impl Core {
                 pending: Some(pending),
                 result: None,
                 settled: false,
-                cancelled: false,
                 watchers: SmallVec::new(),
             }),
+            flags: AtomicU8::new(0),
             settled: Condvar::new(),
         });
         core.poll_now();
@@ -168,9 +173,9 @@ impl Core {
                 pending: None,
                 result: Some(result),
                 settled: true,
-                cancelled: false,
                 watchers: SmallVec::new(),
             }),
+            flags: AtomicU8::new(SETTLED),
             settled: Condvar::new(),
         })
     }
@@ -187,6 +192,7 @@ impl Core {
             s.pending = None;
             s.result = Some(result);
             s.settled = true;
+            self.flags.store(SETTLED, Ordering::Release);
             std::mem::take(&mut s.watchers)
         };
         self.notify(watchers);
@@ -200,11 +206,11 @@ impl Core {
     }
 
     pub fn is_settled(&self) -> bool {
-        self.state.lock().settled
+        self.flags.load(Ordering::Acquire) & SETTLED != 0
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.state.lock().cancelled
+        self.flags.load(Ordering::Acquire) & CANCELLED != 0
     }
 
     /// Cancels a request that has not settled: it leaves the queue if it has not started.
@@ -216,7 +222,7 @@ impl Core {
                 return false;
             }
             s.settled = true;
-            s.cancelled = true;
+            self.flags.store(SETTLED | CANCELLED, Ordering::Release);
             (s.pending.take(), std::mem::take(&mut s.watchers))
         };
         // Outside the lock: withdrawing takes the engine's scheduler lock, and the engine may
@@ -291,8 +297,9 @@ enum Outcome {
 /// What only Python threads touch (under the GIL), beside the core.
 #[derive(Default)]
 struct PyState {
-    /// The event loop this task belongs to, bound at the first `await`/`add_done_callback`.
-    event_loop: Option<Py<PyAny>>,
+    /// The event loop this task belongs to and its bridge, bound at the first
+    /// `get_loop`/`add_done_callback`.
+    event_loop: Option<(Py<PyAny>, Arc<Bridge>)>,
     /// `(fn, context)` to call on the loop when the task settles.
     callbacks: Vec<(Py<PyAny>, Py<PyAny>)>,
     /// Registered with the loop's bridge.
@@ -370,32 +377,50 @@ impl PyTask {
     }
 
     /// The task's loop, bound now to the running one if it has none.
-    fn bound_loop(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if let Some(l) = &self.state.lock().event_loop {
-            return Ok(l.clone_ref(py));
+    fn bound_loop(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, Arc<Bridge>)> {
+        if let Some((l, b)) = &self.state.lock().event_loop {
+            return Ok((l.clone_ref(py), b.clone()));
         }
-        let running = asyncio(py)?.call_method0("get_running_loop")?.unbind();
+        let running = Bridge::for_running_loop(py)?;
         let mut s = self.state.lock();
-        Ok(s.event_loop.get_or_insert(running).clone_ref(py))
+        let (l, b) = s.event_loop.get_or_insert(running);
+        Ok((l.clone_ref(py), b.clone()))
     }
 
     /// Schedules the done callbacks on the task's loop (on the loop's thread: from a drain, or
-    /// a call made there).
-    pub(crate) fn fire(&self, py: Python<'_>, slf: &Bound<'_, PyTask>) {
+    /// a call made there). `scheduler` carries the loop's `call_soon` and a kwargs dict from one
+    /// task of a drain to the next (`call_soon` keeps neither).
+    pub(crate) fn fire<'py>(
+        &self,
+        py: Python<'py>,
+        slf: &Bound<'py, PyTask>,
+        scheduler: &mut Option<(Bound<'py, PyAny>, Bound<'py, PyDict>)>,
+    ) {
         let (callbacks, event_loop) = {
             let mut s = self.state.lock();
             (
                 std::mem::take(&mut s.callbacks),
-                s.event_loop.as_ref().map(|l| l.clone_ref(py)),
+                s.event_loop.as_ref().map(|(l, _)| l.clone_ref(py)),
             )
         };
         let Some(event_loop) = event_loop else { return };
+        if callbacks.is_empty() {
+            return;
+        }
+        if scheduler.is_none() {
+            let Ok(call_soon) = event_loop.bind(py).getattr(pyo3::intern!(py, "call_soon")) else {
+                return;
+            };
+            *scheduler = Some((call_soon, PyDict::new(py)));
+        }
+        let Some((call_soon, kwargs)) = scheduler.as_ref() else {
+            return;
+        };
         for (cb, ctx) in callbacks {
-            let kwargs = PyDict::new(py);
             // A loop that closed meanwhile refuses: nothing is waiting on it any more.
             let _ = kwargs
-                .set_item("context", ctx)
-                .and_then(|_| event_loop.call_method(py, "call_soon", (cb, slf), Some(&kwargs)));
+                .set_item(pyo3::intern!(py, "context"), ctx)
+                .and_then(|_| call_soon.call((cb, slf), Some(kwargs)));
         }
     }
 }
@@ -518,7 +543,7 @@ impl PyTask {
         context: Option<Py<PyAny>>,
     ) -> PyResult<()> {
         let this = slf.get();
-        let event_loop = this.bound_loop(py)?;
+        let (event_loop, bridge) = this.bound_loop(py)?;
         let context = match context {
             Some(c) => c,
             None => copy_context(py)?.call0()?.unbind(),
@@ -535,7 +560,6 @@ impl PyTask {
             !std::mem::replace(&mut s.watching, true)
         };
         if register {
-            let bridge = Bridge::for_loop(py, event_loop.bind(py))?;
             this.core.watch(Watcher {
                 bridge,
                 task: slf.clone().unbind(),
@@ -565,7 +589,7 @@ impl PyTask {
 
     /// The event loop the task belongs to (the running one, if not bound yet).
     fn get_loop(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.bound_loop(py)
+        Ok(self.bound_loop(py)?.0)
     }
 
     /// Part of asyncio's Future protocol (set by asyncio while a coroutine awaits the task).
