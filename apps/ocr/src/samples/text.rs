@@ -209,7 +209,7 @@ pub(crate) enum Vocabulary {
     HeldOut,
 }
 
-fn word(rng: &mut Rng, vocabulary: Vocabulary) -> String {
+pub(crate) fn word(rng: &mut Rng, vocabulary: Vocabulary) -> String {
     let half = WORDS.len() / 2;
     let offset = match vocabulary {
         Vocabulary::Development => 0,
@@ -254,7 +254,7 @@ fn amount(rng: &mut Rng) -> String {
 }
 
 /// A token that is not a word: dates, times, amounts, codes.
-fn token(rng: &mut Rng) -> String {
+pub(crate) fn token(rng: &mut Rng) -> String {
     let (d, m, y) = (rng.u32(1..29), rng.u32(1..13), rng.u32(1990..2031));
     match rng.u8(..12) {
         0 => format!("{y}-{m:02}-{d:02}"),
