@@ -213,3 +213,45 @@ impl OcrSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_adaptive_layout_lets_every_stage_fill_every_core() {
+        for cores in [1, 2, 3, 8, 12, 64] {
+            let s = OcrSettings::adaptive(cores);
+            s.validate().unwrap();
+            for m in [s.det, s.rec] {
+                assert!(m.instances * m.threads >= cores, "{cores}: {m:?}");
+                assert!(m.instances <= MAX_SESSIONS && m.threads <= cores.div_ceil(m.instances));
+            }
+            assert_eq!(s.decoders, cores.min(MAX_SESSIONS));
+            assert_eq!(s.croppers, cores.min(MAX_SESSIONS));
+            assert_eq!(s.rec.max_batch, 1);
+            assert_eq!(s.shared_cores, None);
+            // The image processing is the fixed layout's: the two read alike.
+            let fixed = OcrSettings::for_cores(cores);
+            assert_eq!(
+                (s.det_side, s.rec_widths, s.det_params),
+                (fixed.det_side, fixed.rec_widths, fixed.det_params)
+            );
+        }
+        assert_eq!(OcrSettings::adaptive(0), OcrSettings::adaptive(1));
+        let layout = OcrSettings::adaptive(2).layout();
+        assert_eq!(
+            layout,
+            "det 2x1, cls 1x1 batch 16, rec 2x1, 2 decode + 2 crop threads, 8 in flight, no cap on cores"
+        );
+    }
+
+    #[test]
+    fn a_pool_of_no_cores_is_refused() {
+        let s = OcrSettings {
+            shared_cores: Some(0),
+            ..OcrSettings::default()
+        };
+        assert!(matches!(s.validate(), Err(accelrt::Error::Config(_))));
+    }
+}
