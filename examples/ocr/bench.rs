@@ -26,7 +26,7 @@ struct Row {
     images: usize,
     lines: usize,
     peer: Option<Measured>,
-    naive: Measured,
+    naive: Option<Measured>,
     fixed: Measured,
     adaptive: Measured,
     /// Median over the rounds of adaptive ÷ fixed images/s.
@@ -40,7 +40,7 @@ struct Row {
 fn default_images(kind: PageKind) -> usize {
     match kind {
         PageKind::Invoice => 60,
-        PageKind::Form => 12,
+        PageKind::Form => 24,
         PageKind::Label => 60,
         PageKind::Paragraph => 8,
         PageKind::Photo => 16,
@@ -124,16 +124,20 @@ fn kind_row(args: &Args, models: &OcrModels, kind: PageKind) -> Result<Row, Box<
         None
     };
 
-    let bar = spinner(&format!("{}: naive loop", kind.name()));
-    let mut naive = SequentialOcr::open(models, &args.settings, args.naive_threads)?;
-    naive.run(ImageSource::Path(paths[0].clone()))?;
-    let start = Instant::now();
-    let read: Vec<_> = paths
-        .iter()
-        .map(|p| texts(&naive.run(ImageSource::Path(p.clone()))))
-        .collect();
-    let naive = measured(start.elapsed(), &read);
-    bar.finish_and_clear();
+    let naive = if args.naive {
+        let bar = spinner(&format!("{}: naive loop", kind.name()));
+        let mut naive = SequentialOcr::open(models, &args.settings, args.naive_threads)?;
+        naive.run(ImageSource::Path(paths[0].clone()))?;
+        let start = Instant::now();
+        let read: Vec<_> = paths
+            .iter()
+            .map(|p| texts(&naive.run(ImageSource::Path(p.clone()))))
+            .collect();
+        bar.finish_and_clear();
+        Some(measured(start.elapsed(), &read))
+    } else {
+        None
+    };
 
     let (fixed_settings, adaptive_settings) = layouts(args, args.cores);
     let fixed = ocr::pipeline(models, &fixed_settings)?;
@@ -205,20 +209,24 @@ pub fn run(args: &Args, models: &OcrModels) -> Result<(), Box<dyn std::error::Er
         "{:<10} {:>6} {:>6} | {:>15} | {:>15} | {:>15} | {:>15} | {:>9} {:>9}",
         "kind", "images", "lines", "rapidocr", "naive loop", "fixed", "adaptive", "÷rapidocr", "÷fixed"
     );
-    let cell = |m: &Measured| format!("{:>6.2} {:>7.1}%", m.images_per_s, 100.0 * m.score.ignoring_case_rate());
+    let cell = |m: Option<&Measured>| {
+        m.map_or("-".into(), |m| {
+            format!("{:>6.2} {:>7.1}%", m.images_per_s, 100.0 * m.score.ignoring_case_rate())
+        })
+    };
     for r in &rows {
-        let (peer, vs_peer) = match &r.peer {
-            Some(p) => (cell(p), format!("{:.2}x", r.adaptive.images_per_s / p.images_per_s)),
-            None => ("-".into(), "-".into()),
-        };
+        let vs_peer = r.peer.as_ref().map_or("-".into(), |p| {
+            format!("{:.2}x", r.adaptive.images_per_s / p.images_per_s)
+        });
         println!(
-            "{:<10} {:>6} {:>6} | {peer:>15} | {:>15} | {:>15} | {:>15} | {vs_peer:>9} {:>8.2}x",
+            "{:<10} {:>6} {:>6} | {:>15} | {:>15} | {:>15} | {:>15} | {vs_peer:>9} {:>8.2}x",
             r.kind.name(),
             r.images,
             r.lines,
-            cell(&r.naive),
-            cell(&r.fixed),
-            cell(&r.adaptive),
+            cell(r.peer.as_ref()),
+            cell(r.naive.as_ref()),
+            cell(Some(&r.fixed)),
+            cell(Some(&r.adaptive)),
             r.paired,
         );
     }

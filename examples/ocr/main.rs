@@ -34,10 +34,10 @@
 //! (images/s and lines read per mode, adaptive ÷ rapidocr, adaptive ÷ fixed as the median of the
 //! rounds' ratios), both layouts, and where the adaptive pipeline's cores went.
 //!
-//! Options: `--images N` (per kind; `--bench` defaults: 60 invoices, 12 forms, 60 labels, 8
-//! paragraphs), `--dir DIR`, `--set held-out|dev|simple`, `--kind KIND`, `--kinds K1,K2`,
+//! Options: `--images N` (per kind; `--bench` defaults: 60 invoices, 24 forms, 60 labels, 8
+//! paragraphs, 16 photos), `--dir DIR`, `--set held-out|dev|simple`, `--kind KIND`, `--kinds K1,K2`,
 //! `--seed N`, `--tilt DEG` (lines tilted by up to DEG), `--turned` (pages upside down),
-//! `--bench`, `--no-peer`, `--rounds N`, `--cores N` (the cores both layouts are sized for;
+//! `--bench`, `--no-peer`, `--no-naive`, `--rounds N`, `--cores N` (the cores both layouts are sized for;
 //! default: those this process may use), `--fixed` (without `--bench`: run the fixed layout),
 //! `--quiet` (no per-image lines), `--misses` (print lines not read even ignoring case),
 //! `--raw` (the recogniser's reading as it is: no settling of O/0 and same-shape letters by
@@ -68,6 +68,7 @@ struct Args {
     geometry: Geometry,
     bench: bool,
     peer: bool,
+    naive: bool,
     rounds: usize,
     cores: usize,
     fixed: bool,
@@ -92,6 +93,7 @@ fn parse_args() -> Result<Args, String> {
         geometry: Geometry::default(),
         bench: false,
         peer: true,
+        naive: true,
         rounds: 3,
         cores: ocr::available_cores(),
         fixed: false,
@@ -152,6 +154,7 @@ fn parse_args() -> Result<Args, String> {
             "--turned" => a.geometry.upside_down = true,
             "--bench" => a.bench = true,
             "--no-peer" => a.peer = false,
+            "--no-naive" => a.naive = false,
             "--rounds" => a.rounds = number()?.max(1),
             "--quiet" => a.quiet = true,
             "--misses" => a.misses = true,

@@ -7,7 +7,7 @@ use image::Rgb;
 
 use super::documents::{fitted, ink, noise, paper, tilt, worn, Document, Geometry};
 use super::render::{render_colored, Font, LineSpec};
-use super::text::{line, token, word, Vocabulary};
+use super::text::{line, running, token, word, Vocabulary};
 
 /// What a set's pages look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -250,24 +250,12 @@ pub(crate) fn photo(rng: &mut Rng, vocabulary: Vocabulary, geometry: Geometry) -
     })
 }
 
-/// Running text of about `target` characters: words, one in eight a number or date.
+/// Running text of about `target` characters: words, one in eight a number or date, one in
+/// ten followed by a comma or a full stop.
 fn filled(rng: &mut Rng, vocabulary: Vocabulary, target: usize) -> String {
-    let mut out = String::new();
-    while out.len() < target {
-        let t = if rng.u8(..8) == 0 {
-            token(rng)
-        } else {
-            word(rng, vocabulary)
-        };
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&t);
-        if rng.u8(..10) == 0 {
-            out.push(if rng.bool() { ',' } else { '.' });
-        }
-    }
-    out
+    running(rng, vocabulary, target, 8, |rng| {
+        (rng.u8(..10) == 0).then(|| if rng.bool() { ',' } else { '.' })
+    })
 }
 
 fn spec(text: String, font: Font, size: f32, x: f32, y: f32, angle: f32) -> LineSpec {
