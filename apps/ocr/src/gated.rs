@@ -1,4 +1,5 @@
-//! [`Gated`]: a backend whose runs take their cores from the pipeline's shared [`Cores`].
+//! [`Gated`]: a backend whose runs go through the pipeline's pool of [`Cores`] (counted there,
+//! and made to wait for a free core when the pool is bounded).
 
 use accelrt::{Backend, BatchInfo, DeviceTimes, ModelSpec, Result};
 

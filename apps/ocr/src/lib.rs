@@ -34,13 +34,14 @@
 //! the detector example), and with the `samples` feature, the `samples` module, which renders text
 //! pages with known lines.
 //!
-//! [`OcrSettings::default`] sizes the pipeline to the machine: every stage can fill every core,
-//! and all take their cores from one shared pool ([`Cores`]), so the cores go to whichever
-//! stage the pages make the bottleneck.
+//! [`OcrSettings::default`] sizes the pipeline to the machine: every stage has enough sessions
+//! or threads to fill every core by itself, so the cores go to whichever stage the pages make
+//! the bottleneck; every CPU step runs through one pool ([`Cores`]) that records where the
+//! cores went and, if asked, caps how many compute at once.
 //!
 //! Files: `source.rs` (inputs), `detect.rs` (detector input), `det.rs`, `crop.rs`, `norm.rs`, `cls.rs`, `rec.rs`, `ctc.rs`
 //! (the steps), `steps.rs` (the steps per image, shared by both drivers), `settings.rs`,
-//! `cores.rs` (the shared pool of cores), `gated.rs` (model runs taking cores from it),
+//! `cores.rs` (the pool of cores), `gated.rs` (model runs through it),
 //! `output.rs`, `pipeline.rs`, `sequential.rs`.
 //!
 //! [`Pipeline`]: accelrt::Pipeline

@@ -36,7 +36,7 @@ pub struct ModelSettings {
 /// images in flight, as many as are waiting (the runtime forms a batch from its queue).
 ///
 /// [`OcrSettings::for_cores`] is the fixed layout that was the default before (a split of
-/// sessions measured on invoice pages, no shared pool). Explicit settings override either:
+/// sessions measured on invoice pages). Explicit settings override either:
 /// set any field after calling the constructor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OcrSettings {
@@ -75,9 +75,9 @@ pub struct OcrSettings {
     /// `n` ([`Cores`](crate::Cores)), first come, first served, so that at most `n` cores
     /// compute at once (a session takes as many as it has threads). `None` (the default): no
     /// cap; each thread computes whenever it has work and the operating system shares the
-    /// cores out. Measured on 2 cores, the cap costs throughput whenever other processes
-    /// share the machine (fewer runnable threads get a smaller share of it) and gained
-    /// nothing measurable alone, so it is for budgeting cores, not for speed.
+    /// cores out. On a shared 2-core machine the cap cost 4 to 18% of throughput (fewer
+    /// runnable threads get a smaller share of a machine others load too), so it is for
+    /// budgeting cores, not for speed.
     pub shared_cores: Option<usize>,
 }
 
@@ -126,7 +126,7 @@ impl OcrSettings {
     /// The fixed layout that was the default before [`OcrSettings::adaptive`], for a CPU with
     /// `cores` cores (at least 1): single-threaded sessions, one detector per two cores, one
     /// recogniser per core, four images in flight per core (at least 8), the recogniser one
-    /// line at a time and the classifier batching up to 16, no shared pool of cores. It was
+    /// line at a time and the classifier batching up to 16, no cap on the cores. It was
     /// the fastest split found on invoice pages on 2 cores; pages that move the work to
     /// detection leave cores idle with it.
     pub fn for_cores(cores: usize) -> Self {
