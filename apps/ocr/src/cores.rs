@@ -47,6 +47,10 @@ impl Step {
 
 /// How the cores were spent since the pool was made: per step, the time its work held cores
 /// (a run on `n` threads counts `n` times) and the time it waited for them.
+///
+/// A step's time is wall time from start to end. In an unbounded pool more steps than cores
+/// may run at once, time-sliced by the operating system, so the shares can add up to more
+/// than 1; in a bounded pool they cannot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoreUsage {
     /// Cores in the pool.
