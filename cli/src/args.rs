@@ -82,9 +82,13 @@ pub struct OcrArgs {
     /// Read at most this many images.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Images in flight through the pipeline at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub in_flight: usize,
+    /// Images in flight through the pipeline at once (default: 4 per core, at least 8).
+    #[arg(long, value_name = "N")]
+    pub in_flight: Option<usize>,
+    /// Print on stderr the layout the pipeline chose for this machine and why, and at the end
+    /// where its cores went.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// Which backend and model a benchmark runs, and what inputs it sends.

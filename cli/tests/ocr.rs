@@ -109,6 +109,30 @@ fn json_has_one_object_per_image_and_a_broken_image_fails_alone() {
 }
 
 #[test]
+fn verbose_says_which_layout_and_why_and_where_the_cores_went() {
+    let dir = scratch("verbose");
+    page(&dir, "a.png", &["version 2.4.1"]);
+    let out = accelrt().args(["ocr", "--verbose"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().map(squash).collect::<Vec<_>>(), ["a.png", "version2.4.1"]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    // The layout for the cores this process may use, then why, then the cores' shares.
+    let cores = accelrt_ocr::available_cores();
+    assert_eq!(
+        lines[0],
+        format!("layout: {}", accelrt_ocr::OcrSettings::adaptive(cores).layout())
+    );
+    assert!(lines[1].starts_with(&format!("why: {cores} cores available")), "{err}");
+    assert!(lines[2].starts_with("cores went to: decode "), "{err}");
+    for step in ["detect", "crop", "classify", "recognize"] {
+        assert!(lines[2].contains(step), "{err}");
+    }
+}
+
+#[test]
 fn a_folder_without_images_is_a_usage_error() {
     let dir = scratch("empty");
     for args in [

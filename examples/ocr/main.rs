@@ -1,88 +1,121 @@
 //! Optical character recognition over a set of images with the PP-OCRv4 models, as an accelrt
-//! pipeline; with `--bench`, next to the Python tool users would otherwise pick (rapidocr) and
-//! a naive sequential Rust loop, from one run.
+//! pipeline; with `--bench`, next to the Python tool users would otherwise pick (rapidocr), a
+//! naive sequential Rust loop and the pipeline's former fixed layout, on every kind of page,
+//! from one run.
 //!
 //! ```text
-//! cargo run --release --example ocr                               # 24 held-out pages
+//! cargo run --release --example ocr                               # 24 held-out invoice pages
+//! cargo run --release --example ocr -- --kind form                # 24 held-out forms
 //! cargo run --release --example ocr -- --dir scans/               # your own PNG or JPEG files
-//! cargo run --release --example ocr -- --bench --images 100 --quiet   # the benchmark
+//! cargo run --release --example ocr -- --bench                    # the benchmark, every kind
 //! ```
 //!
 //! The first run fetches ONNX Runtime (`onnxruntime==1.31.1`) and the models
 //! (`rapidocr-onnxruntime==1.4.4`) from PyPI with `python3 -m pip download` into the cache
 //! (`$ACCELRT_CACHE`, else this workspace's `.cache`), and renders its evaluation pages there
-//! (`accelrt_ocr::samples::document_set`): invoice-like JPEG pages, 640 to 1280 px, 3 to 12
-//! lines of 3 to 60 characters (words in three cases, dates, amounts, codes), DejaVu fonts at
-//! 22 to 40 px, coloured paper and ink, blur, noise, JPEG quality 50 to 90. `--set held-out`
-//! (the default) is the set measured on and never tuned on; `--set dev --seed N` are the sets
-//! to tune on; `--set simple` is the detector example's grey pages. A line counts as read
-//! when some recognised line equals it with spaces removed; the table gives that with case
-//! kept, with case ignored, and how many misses are only capital O read as zero or back.
+//! (`accelrt_ocr::samples::page_set`), one set per kind (`--kind`): `invoice` (640 to 1280 px,
+//! 3 to 12 lines of 3 to 60 characters), `form` (1240 to 1800 px scans, 40 to 120 short cells
+//! in columns), `label` (one or two lines: cropped screenshots and labels), `paragraph` (1000
+//! to 1600 px pages of full-width running text); DejaVu fonts, coloured paper and ink, blur,
+//! noise, JPEG. `--set held-out` (the default) is the set measured on and never tuned on;
+//! `--set dev --seed N` are the sets to tune on; `--set simple` is the detector example's grey
+//! pages. A line counts as read when some recognised line equals it with spaces removed; the
+//! tables give that with case kept and with case ignored.
 //!
-//! `--bench` runs, one after another on the same images: (a) the Python peer, rapidocr with its
-//! default settings, one image at a time (`examples/ocr/peer.py`), installed by this example
-//! the first time into a virtual environment in the cache (`python3 -m venv`; pip from PyPI;
-//! `--no-peer` skips it); (b) the naive loop: the same Rust steps one image and one line at a
-//! time on three plain sessions with `--naive-threads` intra-op threads each (default: ONNX
-//! Runtime's own choice); (c) the accelrt pipeline (`accelrt_ocr::pipeline`), which decodes on
-//! `--decoders` threads, detects on `--det-instances` sessions, cuts lines out on
-//! `--croppers` threads, then sends every line of every image in flight (`--in-flight`)
-//! through one orientation-classifier runtime and one recogniser runtime (`--rec-instances`
-//! sessions) that batch up to `--cls-batch` / `--rec-batch` lines of one width across images
-//! (recogniser inputs padded to width buckets, `--rec-min-width`, `--rec-step`; the defaults
-//! are `OcrSettings::default()`'s, which on a CPU run the recogniser one line at a time).
+//! `--bench` runs, for each kind of `--kinds` (default: all four), on the same pages: (a) the
+//! Python peer, rapidocr with its default settings, one image at a time
+//! (`examples/ocr/peer.py`), installed by this example the first time into a virtual
+//! environment in the cache (`python3 -m venv`; pip from PyPI; `--no-peer` skips it); (b) the
+//! naive loop: the same Rust steps one image and one line at a time on three plain sessions
+//! with `--naive-threads` intra-op threads each (default: ONNX Runtime's own choice); (c) the
+//! fixed layout that was the default before (`OcrSettings::for_cores`) and (d) the adaptive
+//! pipeline (`OcrSettings::default()`, or what the options below set), in `--rounds`
+//! interleaved rounds (default 3), alternating which goes first. It prints one row per kind
+//! (images/s and lines read per mode, adaptive ÷ rapidocr, adaptive ÷ fixed as the median of the
+//! rounds' ratios), both layouts, and where the adaptive pipeline's cores went.
 //!
-//! Options: `--images N`, `--dir DIR`, `--set held-out|dev|simple`, `--seed N`, `--tilt DEG`
-//! (lines tilted by up to DEG), `--turned` (pages upside down), `--bench`, `--no-peer`,
-//! `--rounds N` (with `--bench`: measure the Rust modes N times, keep each one's best),
-//! `--quiet` (no per-image lines), `--misses` (print lines not read even ignoring case), `--raw` (the
-//! recogniser's reading as it is: no settling of O/0 and same-shape letters by their word), `--det-side PX`,
-//! `--rec-min-width PX`, `--rec-step PX`, `--decoders N`, `--croppers N`, `--in-flight N`,
-//! `--det-instances N`, `--det-threads N`, `--det-batch N`, `--cls-batch N`, `--rec-instances N`,
-//! `--rec-threads N`, `--rec-batch N`, `--timeout-ms N`, `--naive-threads N`.
+//! Options: `--images N` (per kind; `--bench` defaults: 60 invoices, 24 forms, 60 labels, 8
+//! paragraphs, 16 photos), `--dir DIR`, `--set held-out|dev|simple`, `--kind KIND`, `--kinds K1,K2`,
+//! `--seed N`, `--tilt DEG` (lines tilted by up to DEG), `--turned` (pages upside down),
+//! `--bench`, `--no-peer`, `--no-naive`, `--rounds N`, `--cores N` (the cores both layouts are sized for;
+//! default: those this process may use), `--fixed` (without `--bench`: run the fixed layout),
+//! `--quiet` (no per-image lines), `--misses` (print lines not read even ignoring case),
+//! `--raw` (the recogniser's reading as it is: no settling of O/0 and same-shape letters by
+//! their word), `--det-side PX`, `--rec-min-width PX`, `--rec-step PX`, `--decoders N`,
+//! `--croppers N`, `--in-flight N`, `--det-instances N`, `--det-threads N`, `--det-batch N`,
+//! `--cls-batch N`, `--rec-instances N`, `--rec-threads N`, `--rec-batch N`, `--timeout-ms N`,
+//! `--shared-cores N|off`, `--naive-threads N`.
 
+mod bench;
 mod peer;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use accelrt::{dataset, AsyncRuntime};
-use accelrt_ocr::samples::{self, Geometry, Split};
-use accelrt_ocr::{self as ocr, score_lines, ImageSource, LineScore, OcrOutput, OcrSettings, SequentialOcr};
+use accelrt_ocr::samples::{self, Geometry, PageKind, Split};
+use accelrt_ocr::{self as ocr, score_lines, ImageSource, LineScore, OcrOutput, OcrSettings};
 use accelrt_onnx::models;
 use indicatif::{ProgressBar, ProgressStyle};
 
 struct Args {
-    images: usize,
+    images: Option<usize>,
     dir: Option<PathBuf>,
     set: String,
+    kind: PageKind,
+    kinds: Vec<PageKind>,
     seed: u64,
     geometry: Geometry,
     bench: bool,
     peer: bool,
+    naive: bool,
     rounds: usize,
+    cores: usize,
+    fixed: bool,
     quiet: bool,
     misses: bool,
     naive_threads: Option<usize>,
     settings: OcrSettings,
 }
 
+fn kind(name: &str) -> Result<PageKind, String> {
+    PageKind::from_name(name).ok_or_else(|| format!("expected invoice, form, label, paragraph or photo, got {name:?}"))
+}
+
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
-        images: 24,
+        images: None,
         dir: None,
         set: "held-out".into(),
+        kind: PageKind::Invoice,
+        kinds: PageKind::ALL.to_vec(),
         seed: 1,
         geometry: Geometry::default(),
         bench: false,
         peer: true,
-        rounds: 1,
+        naive: true,
+        rounds: 3,
+        cores: ocr::available_cores(),
+        fixed: false,
         quiet: false,
         misses: false,
         naive_threads: None,
         settings: OcrSettings::default(),
     };
-    let mut it = std::env::args().skip(1);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // The layouts are sized for `--cores` before any option overrides a field of them.
+    if let Some(i) = args.iter().position(|a| a == "--cores") {
+        let v = args.get(i + 1).ok_or("--cores needs a value")?;
+        a.cores = v
+            .parse()
+            .map_err(|_| format!("--cores: expected a number, got {v:?}"))?;
+        a.settings = OcrSettings::adaptive(a.cores);
+    }
+    if args.iter().any(|a| a == "--fixed") {
+        a.fixed = true;
+        a.settings = OcrSettings::for_cores(a.cores);
+    }
+    let mut it = args.into_iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         let mut number = || -> Result<usize, String> {
@@ -91,14 +124,37 @@ fn parse_args() -> Result<Args, String> {
         };
         let s = &mut a.settings;
         match flag.as_str() {
-            "--images" => a.images = number()?,
+            "--images" => a.images = Some(number()?),
             "--dir" => a.dir = Some(value()?.into()),
             "--set" => a.set = value()?,
+            "--kind" => a.kind = kind(&value()?).map_err(|e| format!("--kind: {e}"))?,
+            "--kinds" => {
+                a.kinds = value()?
+                    .split(',')
+                    .map(kind)
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("--kinds: {e}"))?
+            }
+            "--cores" => {
+                value()?; // read above
+            }
+            "--fixed" => {}
+            "--shared-cores" => {
+                let v = value()?;
+                s.shared_cores = match v.as_str() {
+                    "off" => None,
+                    n => Some(
+                        n.parse()
+                            .map_err(|_| format!("--shared-cores: expected a number or off, got {v:?}"))?,
+                    ),
+                };
+            }
             "--seed" => a.seed = number()? as u64,
             "--tilt" => a.geometry.max_tilt = number()? as f32,
             "--turned" => a.geometry.upside_down = true,
             "--bench" => a.bench = true,
             "--no-peer" => a.peer = false,
+            "--no-naive" => a.naive = false,
             "--rounds" => a.rounds = number()?.max(1),
             "--quiet" => a.quiet = true,
             "--misses" => a.misses = true,
@@ -141,27 +197,21 @@ type Inputs = (Vec<PathBuf>, Vec<Option<Vec<String>>>);
 
 fn inputs(args: &Args) -> Result<Inputs, Box<dyn std::error::Error>> {
     if let Some(dir) = &args.dir {
-        let paths = ocr::image_files(dir, args.images)?;
+        let paths = ocr::image_files(dir, args.images.unwrap_or(usize::MAX))?;
         let n = paths.len();
         return Ok((paths, vec![None; n]));
     }
+    let count = args.images.unwrap_or(24);
     let set = match args.set.as_str() {
-        "held-out" => samples::document_set(Split::HeldOut, args.images, args.geometry)?,
-        "dev" => samples::document_set(Split::Development { seed: args.seed }, args.images, args.geometry)?,
-        "simple" => samples::sample_set(args.images)?,
+        "held-out" => samples::page_set(args.kind, Split::HeldOut, count, args.geometry)?,
+        "dev" => samples::page_set(args.kind, Split::Development { seed: args.seed }, count, args.geometry)?,
+        "simple" => samples::sample_set(count)?,
         other => return Err(format!("--set: expected held-out, dev or simple, got {other:?}").into()),
     };
     Ok(set
         .into_iter()
         .map(|s| (s.path, Some(s.lines.into_iter().map(|l| l.spec.text).collect())))
         .unzip())
-}
-
-/// One measured mode: its name, time and what it read per image.
-struct Row {
-    name: String,
-    took: Duration,
-    texts: Vec<Option<Vec<String>>>,
 }
 
 fn texts(r: &accelrt::Result<OcrOutput>) -> Option<Vec<String>> {
@@ -176,90 +226,30 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         accelrt_onnx::set_cache_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.cache"));
     }
     let models = models::ocr()?;
+    if args.bench {
+        return bench::run(&args, &models);
+    }
     let (paths, expected) = inputs(&args)?;
     if paths.is_empty() {
         return Err("no PNG or JPEG images to run on".into());
     }
     let s = &args.settings;
-    let mut rows = Vec::new();
-
-    if args.bench && args.peer {
-        let bar = spinner("rapidocr (Python)");
-        let peer = peer::run_peer(&accelrt_onnx::cache_dir()?, &paths)?;
-        bar.finish_and_clear();
-        rows.push(Row {
-            name: "rapidocr-onnxruntime 1.4.4 (Python, defaults, 1 image at a time)".into(),
-            took: peer.took,
-            texts: peer.texts.into_iter().map(Some).collect(),
-        });
-    }
-
-    let pipeline = ocr::pipeline(&models, s)?;
-    let mut naive = if args.bench {
-        Some(SequentialOcr::open(&models, s, args.naive_threads)?)
-    } else {
-        None
-    };
-    // Warm up both paths once, so neither timing includes first-run allocation.
+    let (pipeline, cores) = ocr::pipeline_with_cores(&models, s)?;
+    // Warm up once, so the timing holds no first-run allocation.
     pipeline.run(ImageSource::Path(paths[0].clone())).wait()?;
-    if let Some(n) = naive.as_mut() {
-        n.run(ImageSource::Path(paths[0].clone()))?;
-    }
-
-    let mut best: [Option<Duration>; 2] = [None, None];
-    let mut naive_results = Vec::new();
-    let mut results = Vec::new();
-    for round in 1..=args.rounds {
-        let suffix = if args.rounds > 1 {
-            format!(" {round}/{}", args.rounds)
-        } else {
-            String::new()
-        };
-        if let Some(n) = naive.as_mut() {
-            let bar = progress(paths.len(), format!("naive{suffix}"));
-            let start = Instant::now();
-            naive_results = paths
-                .iter()
-                .map(|p| {
-                    let r = n.run(ImageSource::Path(p.clone()));
-                    bar.inc(1);
-                    r
-                })
-                .collect();
-            keep_best(&mut best[0], start.elapsed());
-            bar.finish_and_clear();
-        }
-        let bar = progress(paths.len(), format!("accelrt{suffix}"));
-        let start = Instant::now();
-        // A window of twice the images in flight keeps every stage's queue fed.
-        let window = 2 * s.images_in_flight;
-        let sources = paths.iter().map(|p| ImageSource::Path(p.clone()));
-        results = dataset::ordered_blocking(&pipeline, sources, window)
-            .inspect(|_| bar.inc(1))
-            .collect();
-        keep_best(&mut best[1], start.elapsed());
-        bar.finish_and_clear();
-    }
-    if let Some(took) = best[0] {
-        rows.push(Row {
-            name: format!(
-                "naive Rust loop (3 sessions, {} threads, 1 image + 1 line at a time)",
-                args.naive_threads.map_or("ORT default".to_string(), |t| t.to_string())
-            ),
-            took,
-            texts: naive_results.iter().map(texts).collect(),
-        });
-    }
-    rows.push(Row {
-        name: format!(
-            "accelrt pipeline (det {}x{}, cls/rec batch {}/{} across images)",
-            s.det.instances, s.det.threads, s.cls.max_batch, s.rec.max_batch
-        ),
-        took: best[1].unwrap_or_default(),
-        texts: results.iter().map(texts).collect(),
-    });
+    let before = cores.usage();
+    let bar = progress(paths.len(), "accelrt".into());
+    let start = Instant::now();
+    // A window of twice the images in flight keeps every stage's queue fed.
+    let sources = paths.iter().map(|p| ImageSource::Path(p.clone()));
+    let results: Vec<_> = dataset::ordered_blocking(&pipeline, sources, 2 * s.images_in_flight)
+        .inspect(|_| bar.inc(1))
+        .collect();
+    let took = start.elapsed();
+    bar.finish_and_clear();
 
     let mut failed = 0;
+    let mut score = LineScore::default();
     for (i, path) in paths.iter().enumerate() {
         let name = path
             .file_name()
@@ -278,59 +268,43 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 println!("{name}: error: {e}");
             }
         }
-        if args.misses {
-            if let (Some(want), Some(got)) = (&expected[i], texts(&results[i])) {
+        if let (Some(want), Some(got)) = (&expected[i], texts(&results[i])) {
+            score += score_lines(want, &got);
+            if args.misses {
                 print_misses(&name, want, &got);
             }
         }
     }
-
     println!();
+    println!("layout: {}", s.layout());
     println!(
-        "{:<72} {:>6} {:>8} {:>9} {:>8} {:>9} {:>9} {:>5}",
-        "mode", "images", "seconds", "images/s", "vs first", "lines ok", "any case", "O/0"
+        "{} images in {:.2} s: {:.2} images/s",
+        paths.len(),
+        took.as_secs_f64(),
+        paths.len() as f64 / took.as_secs_f64()
     );
-    let first = rows[0].took.as_secs_f64();
-    for row in &rows {
-        let mut score = LineScore::default();
-        for (want, got) in expected.iter().zip(&row.texts) {
-            if let Some(want) = want {
-                score += score_lines(want, got.as_deref().unwrap_or_default());
-            }
-        }
-        let pct = |r: f64| {
-            if score.lines == 0 {
-                "-".to_string()
-            } else {
-                format!("{:.1}%", 100.0 * r)
-            }
-        };
-        let secs = row.took.as_secs_f64();
+    if score.lines > 0 {
         println!(
-            "{:<72} {:>6} {secs:>8.2} {:>9.2} {:>7.2}x {:>9} {:>9} {:>5}",
-            row.name,
-            paths.len(),
-            paths.len() as f64 / secs,
-            first / secs,
-            pct(score.exact_rate()),
-            pct(score.ignoring_case_rate()),
+            "{} lines: {:.1}% read exactly (spaces ignored, case kept), {:.1}% with case ignored; {} missed only by O/0",
+            score.lines,
+            100.0 * score.exact_rate(),
+            100.0 * score.ignoring_case_rate(),
             score.o_zero_only
         );
-    }
-    let lines: usize = expected.iter().flatten().map(Vec::len).sum();
-    if lines > 0 {
-        println!(
-            "({lines} lines; \"lines ok\": read exactly, spaces ignored, case kept; \"any case\": case ignored \
-             too; \"O/0\": lines missed only by capital O read as zero or back)"
-        );
-    }
-    if args.rounds > 1 {
-        println!("(Rust modes: best of {} rounds)", args.rounds);
     }
     for st in pipeline.stats().stages {
         println!(
             "stage {:<10} items {:>5}  busy {:>8.2?}  queued {:>8.2?}",
             st.name, st.items, st.busy, st.queue_wait
+        );
+    }
+    let u = cores.usage().since(&before);
+    for ((step, held, waited, runs), (_, share)) in u.steps.iter().zip(u.shares()) {
+        println!(
+            "cores: {:<10} {:>5.1}% of {} cores, {runs:>6} runs, held {held:>8.2?}, waited {waited:.2?} for a core",
+            step.name(),
+            100.0 * share,
+            u.cores
         );
     }
     if failed > 0 {
@@ -359,10 +333,6 @@ fn print_misses(name: &str, want: &[String], got: &[String]) {
     }
 }
 
-fn keep_best(best: &mut Option<Duration>, took: Duration) {
-    *best = Some(best.map_or(took, |b| b.min(took)));
-}
-
 fn progress(n: usize, label: String) -> ProgressBar {
     let bar = ProgressBar::new(n as u64).with_message(label);
     if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {per_sec}") {
@@ -371,7 +341,7 @@ fn progress(n: usize, label: String) -> ProgressBar {
     bar
 }
 
-fn spinner(label: &str) -> ProgressBar {
+pub(crate) fn spinner(label: &str) -> ProgressBar {
     let bar = ProgressBar::new_spinner().with_message(label.to_string());
     bar.enable_steady_tick(Duration::from_millis(200));
     bar

@@ -34,8 +34,14 @@
 //! the detector example), and with the `samples` feature, the `samples` module, which renders text
 //! pages with known lines.
 //!
+//! [`OcrSettings::default`] sizes the pipeline to the machine: every stage has enough sessions
+//! or threads to fill every core by itself, so the cores go to whichever stage the pages make
+//! the bottleneck; every CPU step runs through one pool ([`Cores`]) that records where the
+//! cores went and, if asked, caps how many compute at once.
+//!
 //! Files: `source.rs` (inputs), `detect.rs` (detector input), `det.rs`, `crop.rs`, `norm.rs`, `cls.rs`, `rec.rs`, `ctc.rs`
 //! (the steps), `steps.rs` (the steps per image, shared by both drivers), `settings.rs`,
+//! `cores.rs` (the pool of cores), `gated.rs` (model runs through it),
 //! `output.rs`, `pipeline.rs`, `sequential.rs`.
 //!
 //! [`Pipeline`]: accelrt::Pipeline
@@ -47,11 +53,13 @@ pub use image;
 
 pub mod cls;
 mod confusables;
+mod cores;
 pub mod crop;
 pub mod ctc;
 pub mod det;
 pub mod detect;
 mod eval;
+mod gated;
 mod norm;
 mod output;
 mod pipeline;
@@ -65,13 +73,14 @@ mod steps;
 
 pub use cls::{orientation, Orientation};
 pub use confusables::{settle_confusables, settle_confusables_at};
+pub use cores::{CoreUsage, Cores, Step};
 pub use crop::crop_line;
 pub use ctc::{CtcDecoder, Decoded};
 pub use det::{text_quads, DetParams, Quad, TextQuad};
 pub use eval::{score_lines, LineScore};
 pub use output::{OcrLine, OcrOutput};
-pub use pipeline::{pipeline, OcrPipeline, STAGES};
+pub use pipeline::{pipeline, pipeline_with_cores, OcrPipeline, STAGES};
 pub use rec::{rec_input, RecInput, RecWidths};
 pub use sequential::SequentialOcr;
-pub use settings::{ModelSettings, OcrSettings};
+pub use settings::{available_cores, ModelSettings, OcrSettings};
 pub use source::{image_files, ImageSource};

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use accelrt::{AsyncRuntime, Pipeline, Runtime};
 use futures::future::try_join_all;
 
+use crate::cores::{Cores, Step};
 use crate::ctc::CtcDecoder;
+use crate::gated::Gated;
 use crate::output::OcrOutput;
 use crate::settings::{ModelSettings, OcrSettings};
 use crate::source::ImageSource;
@@ -37,22 +39,40 @@ pub const STAGES: [&str; 4] = ["decode", "detect", "crop", "recognize"];
 ///    several images, a batch only ever holding lines of one width bucket (the runtime
 ///    batches by input shape).
 ///
+/// Decoding, cropping and every session run go through one pool of cores ([`Cores`]), which
+/// records where the cores went and, with [`OcrSettings::shared_cores`], caps how many steps
+/// compute at once.
+///
 /// Fails with [`accelrt::Error::Config`] on bad settings, and when a model cannot be loaded.
 pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<OcrPipeline> {
+    Ok(pipeline_with_cores(models, settings)?.0)
+}
+
+/// [`pipeline`], and the pool of cores its steps share, whose [`Cores::usage`] tells where the
+/// cores went: bounded by [`OcrSettings::shared_cores`] when that is set, else counting only
+/// (over the cores this process may use).
+pub fn pipeline_with_cores(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<(OcrPipeline, Cores)> {
     settings.validate()?;
-    let det = runtime(&models.det, settings.det, settings)?;
-    let cls = runtime(&models.cls, settings.cls, settings)?;
+    let cores = match settings.shared_cores {
+        Some(n) => Cores::new(n),
+        None => Cores::unbounded(crate::available_cores()),
+    };
+    let det = runtime(&models.det, settings.det, settings, (cores.clone(), Step::Detect))?;
+    let cls = runtime(&models.cls, settings.cls, settings, (cores.clone(), Step::Classify))?;
     let rec_backend = backend(&models.rec, settings.rec)?;
     let decoder = Arc::new(CtcDecoder::from_metadata(rec_backend.metadata())?);
-    let rec = with_batching(rec_backend, settings.rec, settings)?;
+    let rec = with_batching(rec_backend, settings.rec, settings, (cores.clone(), Step::Recognize))?;
 
     let s = Arc::new(settings.clone());
     let (s1, s2, s3) = (s.clone(), s.clone(), s);
-    Pipeline::builder::<ImageSource>()
+    let (c1, c2) = (cores.clone(), cores.clone());
+    let pipeline = Pipeline::builder::<ImageSource>()
         // Queues as long as the images in flight: enough to keep each stage fed, while at most
         // that many decoded pages (several MB each) wait in front of a busy stage.
         .queue_capacity(settings.images_in_flight)
-        .stage(STAGES[0], settings.decoders, move |source| prepare(source, &s1))
+        .stage(STAGES[0], settings.decoders, move |source| {
+            c1.run(Step::Decode, 1, || prepare(source, &s1))
+        })
         // The detector's runtime, as an async stage rather than `.runtime(..)`: the decoded image
         // and its scale must travel on to the crop stage beside the detector's output.
         .async_stage(STAGES[1], settings.images_in_flight, move |p: Prepared| {
@@ -62,7 +82,7 @@ pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<O
             async move { Ok((image, scale, task.await?)) }
         })
         .stage(STAGES[2], settings.croppers, move |(image, scale, out)| {
-            crop_lines(&image, &out, scale, &s2)
+            c2.run(Step::Crop, 1, || crop_lines(&image, &out, scale, &s2))
         })
         .async_stage(STAGES[3], settings.images_in_flight, move |c: Cropped| {
             let (cls, rec, decoder, s) = (cls.clone(), rec.clone(), decoder.clone(), s3.clone());
@@ -82,7 +102,8 @@ pub fn pipeline(models: &OcrModels, settings: &OcrSettings) -> accelrt::Result<O
                 Ok(assemble(c.width, c.height, lines, &s))
             }
         })
-        .build()
+        .build()?;
+    Ok((pipeline, cores))
 }
 
 fn backend(model: &std::path::Path, m: ModelSettings) -> accelrt::Result<OnnxBackend> {
@@ -96,12 +117,18 @@ fn backend(model: &std::path::Path, m: ModelSettings) -> accelrt::Result<OnnxBac
         .build()
 }
 
-fn with_batching(backend: OnnxBackend, m: ModelSettings, s: &OcrSettings) -> accelrt::Result<Runtime<OnnxBackend>> {
+fn with_batching(
+    backend: OnnxBackend,
+    m: ModelSettings,
+    s: &OcrSettings,
+    gate: (Cores, Step),
+) -> accelrt::Result<Runtime<Gated<OnnxBackend>>> {
     // One preparation worker: copying a batch of small crops is cheap next to running it, and
-    // the two cores this is tuned for are better spent on the sessions. Depth 2 lets the next
-    // batch form and be copied while one runs.
-    backend
-        .runtime_builder()
+    // the cores are better spent on the sessions. Depth 2 lets the next batch form and be
+    // copied while one runs.
+    // As many instances as the backend has sessions (`backend` made `m.instances`).
+    Runtime::builder(Gated::new(backend, gate, m.threads))
+        .instances(m.instances)
         .parallel(1)
         .depth(2)
         .max_batch(m.max_batch)
@@ -109,6 +136,11 @@ fn with_batching(backend: OnnxBackend, m: ModelSettings, s: &OcrSettings) -> acc
         .build()
 }
 
-fn runtime(model: &std::path::Path, m: ModelSettings, s: &OcrSettings) -> accelrt::Result<Runtime<OnnxBackend>> {
-    with_batching(backend(model, m)?, m, s)
+fn runtime(
+    model: &std::path::Path,
+    m: ModelSettings,
+    s: &OcrSettings,
+    gate: (Cores, Step),
+) -> accelrt::Result<Runtime<Gated<OnnxBackend>>> {
+    with_batching(backend(model, m)?, m, s, gate)
 }

@@ -422,6 +422,58 @@ fn dropping_the_pipeline_mid_dataset_resolves_every_task() {
 }
 
 #[test]
+fn every_layout_reads_the_same_and_a_bounded_pool_caps_the_cores() {
+    // The layout decides where the cores go, never what is read: the adaptive default, the
+    // former fixed layout and one capped at a single core all give the same outputs.
+    setup();
+    let m = models::ocr().unwrap();
+    let want: Vec<OcrOutput> = sources(6)
+        .into_iter()
+        .map(|s| shared().run(s).wait().unwrap())
+        .collect();
+    for s in [
+        OcrSettings {
+            images_in_flight: 4,
+            ..OcrSettings::for_cores(2)
+        },
+        OcrSettings {
+            images_in_flight: 4,
+            shared_cores: Some(1),
+            ..OcrSettings::adaptive(3)
+        },
+    ] {
+        let (p, cores) = ocr::pipeline_with_cores(&m, &s).unwrap();
+        assert_eq!(
+            (cores.is_bounded(), cores.count()),
+            (s.shared_cores.is_some(), s.shared_cores.unwrap_or(cores.count()))
+        );
+        let got: Vec<OcrOutput> = dataset::ordered_blocking(&p, sources(6), 6)
+            .map(Result::unwrap)
+            .collect();
+        for (i, (a, b)) in want.iter().zip(&got).enumerate() {
+            assert_same(a, b, &format!("image {i}: {}", s.layout()));
+        }
+        // Every step ran through the pool: one decode and crop per image (and the detector
+        // once per image), a classifier and recogniser run per line at most.
+        let usage = cores.usage();
+        let runs = |step: ocr::Step| usage.steps.iter().find(|x| x.0 == step).unwrap().3;
+        let lines: usize = want.iter().map(|o| o.lines.len()).sum();
+        assert_eq!(
+            (runs(ocr::Step::Decode), runs(ocr::Step::Detect), runs(ocr::Step::Crop)),
+            (6, 6, 6)
+        );
+        assert!(runs(ocr::Step::Recognize) as usize >= lines, "{usage:?}");
+        assert!(runs(ocr::Step::Classify) >= 1);
+        let shares: f64 = usage.shares().iter().map(|s| s.1).sum();
+        if cores.is_bounded() {
+            // One core: the steps' core time cannot add up to more than the time elapsed.
+            assert!(shares <= 1.0 + 1e-6, "{usage:?}");
+        }
+        assert!(shares > 0.0);
+    }
+}
+
+#[test]
 fn bad_settings_are_refused_at_build_time() {
     setup();
     let m = models::ocr().unwrap();
@@ -436,6 +488,10 @@ fn bad_settings_are_refused_at_build_time() {
         },
         OcrSettings {
             min_text_score: 2.0,
+            ..settings()
+        },
+        OcrSettings {
+            shared_cores: Some(0),
             ..settings()
         },
     ] {

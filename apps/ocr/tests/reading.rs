@@ -1,6 +1,7 @@
 //! How well the OCR pipeline reads, on the real PP-OCRv4 models: a slice of the held-out
-//! evaluation set, pages with tilted lines, pages upside down, and a line far longer than a
-//! fixed recogniser width would hold. The models and ONNX Runtime come from PyPI into the
+//! evaluation set, a few held-out pages of every other kind (forms, labels, paragraphs,
+//! photos), pages with tilted lines, pages upside down, and a line far longer than a fixed
+//! recogniser width would hold. The models and ONNX Runtime come from PyPI into the
 //! workspace's `.cache` (the first run needs network access to PyPI); the pages are rendered
 //! there.
 //!
@@ -11,7 +12,7 @@
 use std::sync::OnceLock;
 
 use accelrt::{dataset, AsyncRuntime};
-use accelrt_ocr::samples::{self, document_set, Font, Geometry, LineSpec, Sample, Split};
+use accelrt_ocr::samples::{self, document_set, page_set, Font, Geometry, LineSpec, PageKind, Sample, Split};
 use accelrt_ocr::{self as ocr, score_lines, ImageSource, LineScore, OcrOutput, OcrPipeline, OcrSettings};
 use accelrt_onnx::models;
 
@@ -79,6 +80,30 @@ fn reads_99_percent_of_the_held_out_lines() {
     let (score, outputs) = read(&set);
     assert_read(&score, 99, "held-out pages");
     assert!(outputs.iter().flat_map(|o| &o.lines).all(|l| !l.turned));
+}
+
+/// A few held-out pages of every other kind, through the default (adaptive) pipeline: each
+/// kind moves the work to another stage, and each must be read as well as invoices are.
+#[test]
+fn reads_forms_labels_paragraphs_and_photos() {
+    setup();
+    // Kept small for the unoptimised test build: one big page each, labels by the dozen.
+    for (kind, pages) in [
+        (PageKind::Form, 1),
+        (PageKind::Label, 12),
+        (PageKind::Paragraph, 1),
+        (PageKind::Photo, 2),
+    ] {
+        let set = page_set(kind, Split::HeldOut, pages, Geometry::default()).expect("rendering");
+        let (score, _) = read(&set);
+        let what = format!("held-out {} pages", kind.name());
+        if kind == PageKind::Photo {
+            // Photos hold few lines: all must be read.
+            assert_eq!(score.ignoring_case, score.lines, "{what}");
+        } else {
+            assert_read(&score, 95, &what);
+        }
+    }
 }
 
 /// Four pages each, about 25 lines: 95% allows one miss. (On 30 development pages of each

@@ -1,10 +1,11 @@
-//! Evaluation sets that resemble real documents: invoice-like JPEG pages with several lines of
-//! mixed length and size, coloured paper and ink, noise, blur and JPEG loss.
+//! Evaluation sets that resemble real documents, one per [`PageKind`]: invoice-like pages (the
+//! first set, below), forms, labels and paragraphs (`kinds.rs`), all with coloured paper and
+//! ink, noise, blur and JPEG loss.
 //!
-//! Each page is drawn from its own random stream (the set's seed and the page's index), so the
-//! first pages of a set are the same whatever its size, and a slice of a set is a fair sample
-//! of it. [`Split::HeldOut`] is the set the pipeline is measured on and never tuned on: its own
-//! seed, and words from the other half of the word list (see `text.rs`).
+//! Each page is drawn from its own random stream (the set's seed, the kind and the page's
+//! index), so the first pages of a set are the same whatever its size, and a slice of a set is
+//! a fair sample of it. [`Split::HeldOut`] is the set the pipeline is measured on and never
+//! tuned on: its own seed, and words from the other half of the word list (see `text.rs`).
 
 use std::io::BufWriter;
 use std::path::Path;
@@ -13,6 +14,7 @@ use fastrand::Rng;
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
 
+use super::kinds::{form, label, paragraph, photo, PageKind};
 use super::render::{render_colored, Font, LineSpec, TextLine};
 use super::set::Sample;
 use super::text::{line, Vocabulary};
@@ -34,14 +36,14 @@ pub enum Split {
 }
 
 impl Split {
-    fn seed(self) -> u64 {
+    pub(crate) fn seed(self) -> u64 {
         match self {
             Split::Development { seed } => seed,
             Split::HeldOut => HELD_OUT_SEED,
         }
     }
 
-    fn vocabulary(self) -> Vocabulary {
+    pub(crate) fn vocabulary(self) -> Vocabulary {
         match self {
             Split::Development { .. } => Vocabulary::Development,
             Split::HeldOut => Vocabulary::HeldOut,
@@ -74,7 +76,7 @@ pub struct Document {
     /// The lines drawn, top to bottom as drawn (for an upside-down page, their boxes are where
     /// they ended up after the turn).
     pub lines: Vec<TextLine>,
-    /// JPEG quality, 50 to 90.
+    /// JPEG quality (50 to 90 for paper; up to 98 for screenshots).
     pub jpeg_quality: u8,
 }
 
@@ -87,25 +89,36 @@ pub struct Document {
 /// - then blur (half the pages, σ 0.3 to 0.9), noise (±2 to ±8 per channel), JPEG at quality
 ///   50 to 90.
 pub fn document(split: Split, index: usize, geometry: Geometry) -> accelrt::Result<Document> {
-    let mut rng = Rng::with_seed(split.seed() ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    page(PageKind::Invoice, split, index, geometry)
+}
+
+/// Page `index` of `split` of the set of `kind` (see [`PageKind`] for what each holds).
+pub fn page(kind: PageKind, split: Split, index: usize, geometry: Geometry) -> accelrt::Result<Document> {
+    // The invoice set keeps the stream it had before the other kinds came, so its pages (and
+    // the numbers measured on them) stay the same.
+    let salt = match kind {
+        PageKind::Invoice => 0,
+        other => (other as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
+    };
+    let mut rng = Rng::with_seed(split.seed() ^ salt ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let rng = &mut rng;
+    match kind {
+        PageKind::Invoice => invoice(rng, split, geometry),
+        PageKind::Form => form(rng, split.vocabulary(), geometry),
+        PageKind::Label => label(rng, split.vocabulary(), geometry),
+        PageKind::Paragraph => paragraph(rng, split.vocabulary(), geometry),
+        PageKind::Photo => photo(rng, split.vocabulary(), geometry),
+    }
+}
+
+fn invoice(rng: &mut Rng, split: Split, geometry: Geometry) -> accelrt::Result<Document> {
     let portrait = rng.u8(..3) == 0;
     let long = rng.u32(640..=1280);
     let short = (long as f32 / (1.33 + rng.f32() * 0.17)) as u32;
     let (width, height) = if portrait { (short, long) } else { (long, short) };
 
-    let paper = Rgb([rng.u8(215..=255), rng.u8(215..=255), rng.u8(205..=255)]);
-    let ink = match rng.u8(..5) {
-        0 => Rgb([rng.u8(10..60), rng.u8(20..70), rng.u8(110..170)]),
-        1 => Rgb([rng.u8(110..160), rng.u8(10..40), rng.u8(10..40)]),
-        2 => Rgb([rng.u8(10..40), rng.u8(80..110), rng.u8(30..60)]),
-        3 => Rgb([rng.u8(60..90), rng.u8(40..60), rng.u8(20..40)]),
-        _ => Rgb([rng.u8(0..50); 3]),
-    };
-    let tilt = if geometry.max_tilt > 0.0 {
-        (rng.f32() * 2.0 - 1.0) * geometry.max_tilt
-    } else {
-        0.0
-    };
+    let (paper, ink) = (paper(rng), ink(rng));
+    let tilt = tilt(rng, geometry);
 
     let wanted = rng.usize(3..=12);
     let mut specs = Vec::new();
@@ -120,7 +133,7 @@ pub fn document(split: Split, index: usize, geometry: Geometry) -> accelrt::Resu
         };
         let margin = rng.u32(10..60) as f32;
         let room = width as f32 - 2.0 * margin;
-        let Some((text, w)) = fitted(line(&mut rng, split.vocabulary(), target), font, size, room)? else {
+        let Some((text, w)) = fitted(line(rng, split.vocabulary(), target), font, size, room)? else {
             continue;
         };
         // A tilted line sweeps over more height; leave room so lines never touch.
@@ -144,19 +157,46 @@ pub fn document(split: Split, index: usize, geometry: Geometry) -> accelrt::Resu
         y += size + sweep + size * (0.5 + rng.f32() * 0.8);
     }
 
-    let (mut image, mut lines) = render_colored(width, height, paper, ink, &specs)?;
+    let (image, lines) = render_colored(width, height, paper, ink, &specs)?;
+    Ok(worn(rng, image, lines, geometry))
+}
+
+/// Light paper of any tint.
+pub(crate) fn paper(rng: &mut Rng) -> Rgb<u8> {
+    Rgb([rng.u8(215..=255), rng.u8(215..=255), rng.u8(205..=255)])
+}
+
+/// Dark ink of any hue: blue, red, green, brown or black.
+pub(crate) fn ink(rng: &mut Rng) -> Rgb<u8> {
+    match rng.u8(..5) {
+        0 => Rgb([rng.u8(10..60), rng.u8(20..70), rng.u8(110..170)]),
+        1 => Rgb([rng.u8(110..160), rng.u8(10..40), rng.u8(10..40)]),
+        2 => Rgb([rng.u8(10..40), rng.u8(80..110), rng.u8(30..60)]),
+        3 => Rgb([rng.u8(60..90), rng.u8(40..60), rng.u8(20..40)]),
+        _ => Rgb([rng.u8(0..50); 3]),
+    }
+}
+
+/// The page's tilt in degrees, within ±`geometry.max_tilt`.
+pub(crate) fn tilt(rng: &mut Rng, geometry: Geometry) -> f32 {
+    if geometry.max_tilt > 0.0 {
+        (rng.f32() * 2.0 - 1.0) * geometry.max_tilt
+    } else {
+        0.0
+    }
+}
+
+/// What paper goes through: blur (half the pages, σ 0.3 to 0.9), noise (±2 to ±8 per
+/// channel), the page turned when `geometry` says so, JPEG at quality 50 to 90.
+pub(crate) fn worn(rng: &mut Rng, mut image: RgbImage, mut lines: Vec<TextLine>, geometry: Geometry) -> Document {
     if rng.bool() {
         image = image::imageops::blur(&image, 0.3 + rng.f32() * 0.6);
     }
     let amplitude = rng.i16(2..=8);
-    for p in image.pixels_mut() {
-        for c in p.0.iter_mut() {
-            *c = (*c as i16 + rng.i16(-amplitude..=amplitude)).clamp(0, 255) as u8;
-        }
-    }
+    noise(rng, &mut image, amplitude);
     if geometry.upside_down {
         image = image::imageops::rotate180(&image);
-        let (w, h) = (width as f32, height as f32);
+        let (w, h) = (image.width() as f32, image.height() as f32);
         for l in &mut lines {
             let r = l.ink;
             l.ink = Rect {
@@ -167,15 +207,24 @@ pub fn document(split: Split, index: usize, geometry: Geometry) -> accelrt::Resu
             };
         }
     }
-    Ok(Document {
+    Document {
         image,
         lines,
         jpeg_quality: rng.u8(50..=90),
-    })
+    }
+}
+
+/// Adds noise of ±`amplitude` to every channel of every pixel.
+pub(crate) fn noise(rng: &mut Rng, image: &mut RgbImage, amplitude: i16) {
+    for p in image.pixels_mut() {
+        for c in p.0.iter_mut() {
+            *c = (*c as i16 + rng.i16(-amplitude..=amplitude)).clamp(0, 255) as u8;
+        }
+    }
 }
 
 /// `text` shortened word by word until it fits `room` pixels; `None` when not even one word does.
-fn fitted(mut text: String, font: Font, size: f32, room: f32) -> accelrt::Result<Option<(String, f32)>> {
+pub(crate) fn fitted(mut text: String, font: Font, size: f32, room: f32) -> accelrt::Result<Option<(String, f32)>> {
     loop {
         let w = font.text_width(&text, size)?;
         if w <= room {
@@ -191,14 +240,26 @@ fn fitted(mut text: String, font: Font, size: f32, room: f32) -> accelrt::Result
 /// Bumped whenever pages change, so stale files in the cache are never reused.
 const DOCUMENTS_VERSION: &str = "documents-v1";
 
-/// `count` pages of `split` as JPEG files `page_0000.jpg`, … in `dir`, written when missing
-/// (the same index always draws the same page).
+/// `count` invoice-like pages of `split` as JPEG files `page_0000.jpg`, … in `dir`, written
+/// when missing (the same index always draws the same page).
 pub fn document_set_in(dir: &Path, split: Split, count: usize, geometry: Geometry) -> accelrt::Result<Vec<Sample>> {
+    page_set_in(dir, PageKind::Invoice, split, count, geometry)
+}
+
+/// `count` pages of `kind` and `split` as JPEG files `page_0000.jpg`, … in `dir`, written
+/// when missing (the same index always draws the same page).
+pub fn page_set_in(
+    dir: &Path,
+    kind: PageKind,
+    split: Split,
+    count: usize,
+    geometry: Geometry,
+) -> accelrt::Result<Vec<Sample>> {
     std::fs::create_dir_all(dir)
         .map_err(|e| accelrt::Error::Config(format!("cannot create {}: {e}", dir.display())))?;
     (0..count)
         .map(|i| {
-            let doc = document(split, i, geometry)?;
+            let doc = page(kind, split, i, geometry)?;
             let path = dir.join(format!("page_{i:04}.jpg"));
             if !path.is_file() {
                 // Write under a temporary name: a concurrent reader never sees half a file.
@@ -223,7 +284,16 @@ pub fn document_set_in(dir: &Path, split: Split, count: usize, geometry: Geometr
 
 /// [`document_set_in`] the cache's `documents` folder, one subfolder per split and geometry.
 pub fn document_set(split: Split, count: usize, geometry: Geometry) -> accelrt::Result<Vec<Sample>> {
-    let mut name = split.name();
+    page_set(PageKind::Invoice, split, count, geometry)
+}
+
+/// [`page_set_in`] the cache's `documents` folder, one subfolder per kind, split and geometry
+/// (the invoice pages' folders keep their old names: `held-out`, `dev-7`).
+pub fn page_set(kind: PageKind, split: Split, count: usize, geometry: Geometry) -> accelrt::Result<Vec<Sample>> {
+    let mut name = match kind {
+        PageKind::Invoice => split.name(),
+        other => format!("{}-{}", other.name(), split.name()),
+    };
     if geometry.max_tilt > 0.0 {
         name.push_str(&format!("-tilt{}", geometry.max_tilt));
     }
@@ -231,7 +301,7 @@ pub fn document_set(split: Split, count: usize, geometry: Geometry) -> accelrt::
         name.push_str("-turned");
     }
     let dir = accelrt_onnx::cache_dir()?.join(DOCUMENTS_VERSION).join(name);
-    document_set_in(&dir, split, count, geometry)
+    page_set_in(&dir, kind, split, count, geometry)
 }
 
 #[cfg(test)]

@@ -7,17 +7,22 @@
 //!   with 1 to 4 short lines).
 //! - [`document_set`]: evaluation sets that resemble real documents (invoice-like JPEG pages,
 //!   up to 12 lines of up to 60 characters, coloured paper, noise, blur; optionally tilted or
-//!   upside down), in development splits and one held-out split ([`Split`]).
+//!   upside down), in development splits and one held-out split ([`Split`]); [`page_set`]:
+//!   the same for every [`PageKind`] (invoices, forms, labels, paragraphs).
 //!
 //! Files: `render.rs`, `set.rs` (the simple set), `text.rs` (what the lines say),
-//! `documents.rs` (the evaluation sets).
+//! `documents.rs` (the evaluation sets, invoices), `kinds.rs` (forms, labels, paragraphs).
 
 mod documents;
+mod kinds;
 mod render;
 mod set;
 mod text;
 
 pub use crate::detect::Rect;
-pub use documents::{document, document_set, document_set_in, Document, Geometry, Split, HELD_OUT_SEED};
+pub use documents::{
+    document, document_set, document_set_in, page, page_set, page_set_in, Document, Geometry, Split, HELD_OUT_SEED,
+};
+pub use kinds::PageKind;
 pub use render::{render, render_colored, Font, LineSpec, TextLine};
 pub use set::{add_noise, sample_lines, sample_set, sample_set_in, Sample, SAMPLE_HEIGHT, SAMPLE_WIDTH};

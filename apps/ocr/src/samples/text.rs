@@ -209,7 +209,7 @@ pub(crate) enum Vocabulary {
     HeldOut,
 }
 
-fn word(rng: &mut Rng, vocabulary: Vocabulary) -> String {
+pub(crate) fn word(rng: &mut Rng, vocabulary: Vocabulary) -> String {
     let half = WORDS.len() / 2;
     let offset = match vocabulary {
         Vocabulary::Development => 0,
@@ -254,7 +254,7 @@ fn amount(rng: &mut Rng) -> String {
 }
 
 /// A token that is not a word: dates, times, amounts, codes.
-fn token(rng: &mut Rng) -> String {
+pub(crate) fn token(rng: &mut Rng) -> String {
     let (d, m, y) = (rng.u32(1..29), rng.u32(1..13), rng.u32(1990..2031));
     match rng.u8(..12) {
         0 => format!("{y}-{m:02}-{d:02}"),
@@ -278,9 +278,21 @@ fn token(rng: &mut Rng) -> String {
 /// A line of about `target` characters (at least one token): words mostly, one in three tokens
 /// a number, date or code, sometimes a label with a colon.
 pub(crate) fn line(rng: &mut Rng, vocabulary: Vocabulary, target: usize) -> String {
+    running(rng, vocabulary, target, 3, |rng| (rng.u8(..12) == 0).then_some(':'))
+}
+
+/// Words and tokens (one in `token_one_in` a token) up to about `target` characters, at least
+/// one; after each, the mark `mark` draws, if any.
+pub(crate) fn running(
+    rng: &mut Rng,
+    vocabulary: Vocabulary,
+    target: usize,
+    token_one_in: u8,
+    mark: impl Fn(&mut Rng) -> Option<char>,
+) -> String {
     let mut out = String::new();
     while out.is_empty() || out.len() < target {
-        let t = if rng.u8(..3) == 0 {
+        let t = if rng.u8(..token_one_in) == 0 {
             token(rng)
         } else {
             word(rng, vocabulary)
@@ -289,8 +301,8 @@ pub(crate) fn line(rng: &mut Rng, vocabulary: Vocabulary, target: usize) -> Stri
             out.push(' ');
         }
         out.push_str(&t);
-        if rng.u8(..12) == 0 {
-            out.push(':');
+        if let Some(m) = mark(rng) {
+            out.push(m);
         }
     }
     out
