@@ -75,6 +75,10 @@ impl<B: Backend> Backend for Metered<B> {
     fn device_times(&self, slot: &Self::Slot) -> Option<DeviceTimes> {
         self.inner.device_times(slot)
     }
+
+    fn finished(&self, slot: &Self::Slot) -> bool {
+        self.inner.finished(slot)
+    }
 }
 
 #[cfg(test)]
@@ -83,6 +87,26 @@ mod tests {
     use accelrt_sim::{SimBackend, SimConfig};
 
     use super::*;
+
+    #[test]
+    fn says_finished_when_the_wrapped_backend_does() {
+        // The zero-delay simulator finishes a batch inside `submit`; wrapped, the engine must
+        // still be told so (the worker then completes the batch without a thread hand-off).
+        let sizes = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("b", "b")).unwrap();
+        let metered = Metered::new(SimBackend::new(SimConfig::default()), sizes);
+        let mut instance = metered.new_instance(0).unwrap();
+        let mut slot = metered.new_slot(&mut instance, 1).unwrap();
+        let batch = BatchInfo {
+            id: 0,
+            requests: vec![0],
+        };
+        let x = Tensor::new([1, 4], vec![1.0f32; 4]).unwrap();
+        metered.prepare(&mut slot, &batch, vec![x]).unwrap();
+        metered.submit(&mut instance, &mut slot).unwrap();
+        assert!(metered.inner().finished(&slot));
+        assert!(metered.finished(&slot));
+        assert_eq!(metered.complete(&mut slot).unwrap().len(), 1);
+    }
 
     #[test]
     fn observes_every_batch() {
