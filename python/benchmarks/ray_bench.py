@@ -11,27 +11,36 @@ By default it starts a real two-node Ray cluster on this machine (a head and one
 
 The dataset: ``--rows`` PP-OCRv4 detector inputs, float32 ``(3, S, S)`` with S = ``--side``,
 each generated from its row id by a read stage as the dataset streams (the same rows in every
-run; a real pipeline has a read stage too). Each run maps it with ``map_batches(..., compute=
-ActorPoolStrategy(size=--actors), num_cpus=--cpus-per-actor, batch_size=--batch-size,
-and Ray Data's default SPREAD placement) and the driver consumes every output batch:
+run; a real pipeline has a read stage too), in blocks of ``--block-rows`` rows (a Parquet file
+or image folder gives blocks of many rows; ``range()`` alone would split 4,800 rows into 200
+blocks of 24). Each run maps it with ``map_batches(..., compute=ActorPoolStrategy(
+size=--actors), num_cpus=--cpus-per-actor, batch_size=--batch-size)`` (Ray Data's default
+SPREAD placement: one actor per node here) and the driver consumes every output batch:
 
 - ``recipe``: the class Ray's batch-inference docs show for ONNX Runtime, as a user copies it
   (``ray_bench_udfs.OnnxRecipe``: a default ``InferenceSession``, the whole batch through one
   ``session.run``), with Ray's defaults.
+- ``recipe, intra_op_num_threads=1`` (``--recipe-threads``; 0 leaves it out): the same, its
+  session limited to its actor's CPU, to show how much of the difference is ONNX Runtime's
+  default of one thread per core in every actor.
 - ``accelrt``: ``accelrt.ray.Predictor`` (each row its own request), with the settings in
   ``--accelrt`` (repeat the flag to compare several in one run; ``calls=N`` there is
   ``ActorPoolStrategy(max_concurrent_calls_per_actor=N)``).
 
 Per mode: rows/s (rows over the wall time from starting the dataset, actors' start-up
-included, to the driver holding the last row; median over rounds), the ratio to the recipe
-(taken within each round, then the median), the actors' busy fraction (time the model
-computed over the actor's window from its first call to its last output: the sum of
-``session.run`` for the recipe, the runtime's ``instance_busy_fraction`` for accelrt), the
-wait per batch (time an actor had no batch inside ``__call__``, i.e. waited for Ray, divided
-by its batches), and each actor's RSS at its first call and at its last. Every row must come
-back exactly once, and sampled rows are compared with onnxruntime run directly on the same
-inputs, so a fast wrong answer cannot win. The load that other processes put on the machine
-while each run was timed is printed: compare only quiet runs.
+included, to the driver holding the last row; median over rounds), the ratio to the docs'
+recipe (taken within each round, then the median), rows/s after the first output batch, the
+actors' busy fraction (time the model computed over the actor's window from its first call to
+its last output: the sum of ``session.run`` for the recipe, the runtime's
+``instance_busy_fraction`` for accelrt), the wait per batch (time an actor had no batch inside
+``__call__``, i.e. waited for Ray, divided by its batches), and each actor's private memory
+(RssAnon) after its first batch, after a quarter of its batches and at its end, and its peak
+RSS (which also counts object-store pages it read). Every row must come back exactly once, and
+sampled rows are compared with onnxruntime run directly on the same inputs, so a fast wrong
+answer cannot win. A second table says where the cores went: the actors' CPU, the rest of the
+benchmark's processes (Ray's driver, raylets, GCS, read tasks, actor start-up), other
+processes and idle. The load that other processes put on the machine while each run was timed
+is printed: compare only quiet runs.
 """
 
 from __future__ import annotations
@@ -63,10 +72,18 @@ from ray_cluster import Cluster  # noqa: E402
 CORES = len(os.sched_getaffinity(0))
 MiB = 1 << 20
 
-# Chosen on a 2-core machine, two actors of one CPU each (see the module's notes in the report
-# that comes with it): one instance with one intra-op thread per actor (two actors already
-# fill two cores), batches of up to 8 rows, and a second concurrent call per actor so that the
-# next Ray task's rows are queued while the last one's finish.
+# Chosen on a 2-core machine with two actors of one CPU each, from sweeps with this script:
+# - one intra-op thread per actor: the actor has one CPU, and a second thread per session
+#   (accelrt's default is cores / instances) spins on the other actor's core (CPU per row
+#   4.7 ms -> 7.9 ms);
+# - one instance: two instances on one CPU only split it (0.7x of one);
+# - max_batch 8: 4 gave 0.88x of it; 16 gave 0.77x, its batches costing more CPU per row
+#   (6.1 ms against 4.6 ms on one thread at this input size);
+# - parallel 1: with one instance a second preparation worker only adds a thread (0.9x);
+# - calls=2 (ActorPoolStrategy(max_concurrent_calls_per_actor=2)): the next Ray task's rows
+#   queue in the runtime while the last task's outputs go back (1.02x with blocks of several
+#   batches, where Ray already keeps a task's batches in flight together; about 1.1x with
+#   Ray's default small blocks, where a task holds about one batch).
 DEFAULT_ACCELRT = "instances=1,intra_threads=1,max_batch=8,batch_timeout=0.002,parallel=1,calls=2"
 
 
@@ -113,28 +130,33 @@ class CpuMeter:
 
     Ours are the processes of this session (``os.getsid``): the driver and everything it
     started, the Ray cluster's processes and their workers included (``ray start`` and
-    ``ray.init`` keep the session). Others are counted from their own CPU times and their reaped
-    children's (a compiler's rustc processes land in cargo's), so processes of ours that come
-    and go (actors) cannot inflate the figure."""
+    ``ray.init`` keep the session). A process's CPU time counts its reaped children's, which
+    makes two estimates of the others' share, each of which can only err high: the others' own
+    times (a parent that reaps a child that ran long before the run books it all now), and the
+    machine's busy time less ours (an actor of ours that exits unreaped is missed). The smaller
+    of the two is kept."""
 
     def __init__(self) -> None:
         self.sid = os.getsid(0)
         self.samples: List[float] = []
 
-    def _others(self) -> Dict[int, float]:
-        return {pid: cpu for pid, (sid, cpu) in _cpu_by_process().items() if sid != self.sid}
+    def _split(self) -> tuple:
+        ours, others = {}, {}
+        for pid, (sid, cpu) in _cpu_by_process().items():
+            (ours if sid == self.sid else others)[pid] = cpu
+        return ours, others
 
     def start(self) -> tuple:
-        return time.perf_counter(), _machine_busy(), self._others()
+        return (time.perf_counter(), _machine_busy(), *self._split())
 
     def stop(self, start: tuple) -> Cpu:
-        wall0, busy0, others0 = start
-        others1 = self._others()
-        cpu = Cpu(
-            wall=max(time.perf_counter() - wall0, 1e-9),
-            busy=_machine_busy() - busy0,
-            others=max(0.0, sum(c - others0.get(pid, 0.0) for pid, c in others1.items())),
-        )
+        wall0, busy0, ours0, others0 = start
+        ours1, others1 = self._split()
+        wall = max(time.perf_counter() - wall0, 1e-9)
+        busy = _machine_busy() - busy0
+        by_others = sum(c - others0.get(pid, 0.0) for pid, c in others1.items())
+        by_ours = sum(c - ours0.get(pid, 0.0) for pid, c in ours1.items())
+        cpu = Cpu(wall=wall, busy=busy, others=min(max(0.0, min(by_others, busy - by_ours)), busy))
         self.samples.append(cpu.other_load)
         return cpu
 
@@ -154,7 +176,8 @@ class CpuMeter:
 class Actor:
     pid: int
     anon0: float  # MiB of private memory after the first call
-    anon: float  # ... after the last
+    anon_quarter: float  # ... at the first output after a quarter of its calls
+    anon: float  # ... at its last output
     rss: float  # MiB resident after the last, object-store pages included
     busy: float
     window: float
@@ -230,6 +253,7 @@ def run_once(ray, ds, mode: Mode, args, n: int, load: CpuMeter, sample: Dict[int
     first = None
     ids: List[np.ndarray] = []
     stats: Dict[int, np.ndarray] = {}
+    memory: Dict[int, Dict[int, float]] = {}  # pid → calls so far → private memory then
     for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
         if first is None:
             first = time.perf_counter()
@@ -238,6 +262,8 @@ def run_once(ray, ds, mode: Mode, args, n: int, load: CpuMeter, sample: Dict[int
         for pid in np.unique(batch["_pid"]):
             rows = table[batch["_pid"] == pid].max(axis=0)
             stats[int(pid)] = rows if int(pid) not in stats else np.maximum(stats[int(pid)], rows)
+            mine = batch["_pid"] == pid
+            memory.setdefault(int(pid), {}).update(zip(batch["_calls"][mine].tolist(), batch["_anon"][mine].tolist()))
         for k in np.flatnonzero(np.isin(batch["id"], list(sample))):
             want = sample[int(batch["id"][k])]
             got = batch["y"][k]
@@ -249,7 +275,11 @@ def run_once(ray, ds, mode: Mode, args, n: int, load: CpuMeter, sample: Dict[int
     got = np.sort(np.concatenate(ids))
     if len(got) != n or not np.array_equal(got, np.arange(n)):
         raise SystemExit(f"{mode.name}: {len(got)} rows back ({len(np.unique(got))} distinct) for {n}")
-    actors = [Actor(pid, s[1] / MiB, s[2] / MiB, s[3] / MiB, s[4], s[5], s[6], int(s[7]), s[8]) for pid, s in sorted(stats.items())]
+    actors = []
+    for pid, s in sorted(stats.items()):
+        series = sorted(memory[pid].items())
+        quarter = next(v for c, v in series if c >= series[-1][0] / 4)
+        actors.append(Actor(pid, s[1] / MiB, quarter / MiB, series[-1][1] / MiB, s[3] / MiB, s[4], s[5], s[6], int(s[7]), s[8]))
     return Run(seconds, (first or t0) - t0, n, actors, cpu)
 
 
@@ -270,14 +300,14 @@ def table(rows: List[List[str]], header: List[str]) -> str:
 
 def report(modes: List[Mode]) -> str:
     recipe = modes[0]
-    header = ["mode", "rows/s", "min-max", "× recipe", "after start-up", "busy", "wait/batch", "batches/actor", "start-up", "private MiB/actor 1st batch→peak", "max RSS", "check"]
+    header = ["mode", "rows/s", "min-max", "× recipe", "after start-up", "busy", "wait/batch", "batches/actor", "start-up", "private MiB/actor: 1st batch→¼→end (max growth ¼→end)", "max RSS", "check"]
     rows = []
     for m in modes:
         rates = [r.rate for r in m.runs]
         ratio = statistics.median(r.rate / recipe.runs[i].rate for i, r in enumerate(m.runs))
         last = m.runs[-1]
-        anon = ", ".join(f"{a.anon0:.0f}→{a.anon:.0f}" for a in last.actors)
-        growth = max(a.anon - a.anon0 for r in m.runs for a in r.actors)
+        anon = ", ".join(f"{a.anon0:.0f}→{a.anon_quarter:.0f}→{a.anon:.0f}" for a in last.actors)
+        growth = max(a.anon - a.anon_quarter for r in m.runs for a in r.actors)
         rss = max(a.rss for r in m.runs for a in r.actors)
         rows.append(
             [
@@ -290,7 +320,7 @@ def report(modes: List[Mode]) -> str:
                 f"{statistics.median(r.wait_per_batch for r in m.runs) * 1e3:.1f} ms",
                 f"{statistics.median(statistics.fmean(a.calls for a in r.actors) for r in m.runs):.0f}",
                 f"{statistics.median(r.startup for r in m.runs):.1f} s",
-                f"{anon} (max growth {growth:+.0f})",
+                f"{anon} ({growth:+.0f})",
                 f"{rss:.0f}",
                 f"ok (max |diff| {m.max_error:.1e})",
             ]
@@ -327,20 +357,20 @@ def profile(modes: List[Mode]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", type=int, default=2400)
+    p.add_argument("--rows", type=int, default=4800)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--actors", type=int, default=2)
     p.add_argument("--cpus-per-actor", type=float, default=1.0)
     p.add_argument("--side", type=int, default=128, help="detector input side S: rows are float32 (3, S, S)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--block-rows", type=int, default=0, help="rows per dataset block (0: Ray's default blocking)")
+    p.add_argument("--block-rows", type=int, default=128, help="rows per dataset block (0: Ray's default for range(), 200 blocks)")
     p.add_argument("--accelrt", action="append", default=None, metavar="SETTINGS", help=f"accelrt settings, repeatable (default {DEFAULT_ACCELRT})")
-    p.add_argument("--recipe-threads", type=int, default=0, metavar="N", help="also run the recipe with intra_op_num_threads=N (tuned, not the docs' recipe)")
-    p.add_argument("--quick", action="store_true", help="a smoke run: 240 rows, one round")
+    p.add_argument("--recipe-threads", type=int, default=1, metavar="N", help="also run the recipe with intra_op_num_threads=N, tuned to its actor's CPU (0: leave that row out)")
+    p.add_argument("--quick", action="store_true", help="a smoke run: 480 rows, one round")
     p.add_argument("--local", action="store_true", help="a plain ray.init() instead of the two-node cluster")
     args = p.parse_args()
     if args.quick:
-        args.rows, args.rounds = min(args.rows, 240), 1
+        args.rows, args.rounds = min(args.rows, 480), 1
     settings = args.accelrt or [DEFAULT_ACCELRT]
 
     model = str(accelrt.models.ocr()["det"])
