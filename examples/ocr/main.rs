@@ -22,7 +22,7 @@
 //! pages. A line counts as read when some recognised line equals it with spaces removed; the
 //! tables give that with case kept and with case ignored.
 //!
-//! `--bench` runs, for each kind of `--kinds` (default: all four), on the same pages: (a) the
+//! `--bench` runs, for each kind of `--kinds` (default: all five, then `real`), on the same pages: (a) the
 //! Python peer, rapidocr with its default settings, one image at a time
 //! (`examples/ocr/peer.py`), installed by this example the first time into a virtual
 //! environment in the cache (`python3 -m venv`; pip from PyPI; `--no-peer` skips it); (b) the
@@ -32,7 +32,10 @@
 //! pipeline (`OcrSettings::default()`, or what the options below set), in `--rounds`
 //! interleaved rounds (default 3), alternating which goes first. It prints one row per kind
 //! (images/s and lines read per mode, adaptive ÷ rapidocr, adaptive ÷ fixed as the median of the
-//! rounds' ratios), both layouts, and where the adaptive pipeline's cores went.
+//! rounds' ratios), both layouts, and where the adaptive pipeline's cores went. `real` (in
+//! `--kinds`; on by default) adds one row per real scan (`accelrt_ocr::samples::real_scans`:
+//! two pages from the test resources of `ocrmypdf==17.13.0` on PyPI, each read several times
+//! per pass), scored against its transcript by lines reproduced and character error rate.
 //!
 //! Options: `--images N` (per kind; `--bench` defaults: 60 invoices, 24 forms, 60 labels, 8
 //! paragraphs, 16 photos), `--dir DIR`, `--set held-out|dev|simple`, `--kind KIND`, `--kinds K1,K2`,
@@ -64,6 +67,8 @@ struct Args {
     set: String,
     kind: PageKind,
     kinds: Vec<PageKind>,
+    /// `--bench`: the real scans' rows too.
+    real: bool,
     seed: u64,
     geometry: Geometry,
     bench: bool,
@@ -89,6 +94,7 @@ fn parse_args() -> Result<Args, String> {
         set: "held-out".into(),
         kind: PageKind::Invoice,
         kinds: PageKind::ALL.to_vec(),
+        real: true,
         seed: 1,
         geometry: Geometry::default(),
         bench: false,
@@ -129,11 +135,14 @@ fn parse_args() -> Result<Args, String> {
             "--set" => a.set = value()?,
             "--kind" => a.kind = kind(&value()?).map_err(|e| format!("--kind: {e}"))?,
             "--kinds" => {
-                a.kinds = value()?
+                let names = value()?;
+                a.real = names.split(',').any(|n| n == "real");
+                a.kinds = names
                     .split(',')
+                    .filter(|n| *n != "real")
                     .map(kind)
                     .collect::<Result<_, _>>()
-                    .map_err(|e| format!("--kinds: {e}"))?
+                    .map_err(|e| format!("--kinds: {e} (or real)"))?
             }
             "--cores" => {
                 value()?; // read above

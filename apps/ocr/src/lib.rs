@@ -77,7 +77,7 @@ pub use cores::{CoreUsage, Cores, Step};
 pub use crop::crop_line;
 pub use ctc::{CtcDecoder, Decoded};
 pub use det::{text_quads, DetParams, Quad, TextQuad};
-pub use eval::{score_lines, LineScore};
+pub use eval::{score_lines, score_transcript, transcript_key, LineScore, TranscriptScore};
 pub use output::{OcrLine, OcrOutput};
 pub use pipeline::{pipeline, pipeline_with_cores, OcrPipeline, STAGES};
 pub use rec::{rec_input, RecInput, RecWidths};

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use parking_lot::Mutex;
 
 use crate::cache::cache_dir;
-use crate::wheel::Wheel;
+use crate::wheel::{Format, Package};
 use crate::OnnxError;
 
 /// The ONNX Runtime version fetched from PyPI when none is installed.
@@ -26,9 +26,10 @@ const MIN_MINOR: u32 = 31;
 
 /// The `onnxruntime` wheel: the library, the helper that loads execution providers, and the
 /// tiny test models.
-pub(crate) const ORT_WHEEL: Wheel = Wheel {
+pub(crate) const ORT_WHEEL: Package = Package {
     name: "onnxruntime",
     version: ORT_VERSION,
+    format: Format::Wheel,
     members: &[
         "onnxruntime/capi/libonnxruntime.so.1.31.1",
         "onnxruntime/capi/libonnxruntime_providers_shared.so",
