@@ -50,9 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import accelrt  # noqa: E402
 from peers import MicroBatcher, SessionPerThread, linear, ort_session  # noqa: E402
+from machine import CORES, machine_busy, other_load_summary  # noqa: E402
 from rust_cli import build_cli, run_cli  # noqa: E402
-
-CORES = len(os.sched_getaffinity(0))
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -67,11 +66,8 @@ class OtherLoad:
 
     @staticmethod
     def _read() -> tuple:
-        with open("/proc/stat") as f:
-            v = [int(n) for n in f.readline().split()[1:]]
-        busy = v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)  # user nice system irq softirq steal
         t = os.times()
-        return time.perf_counter(), busy / os.sysconf("SC_CLK_TCK"), t.user + t.system + t.children_user + t.children_system
+        return time.perf_counter(), machine_busy(), t.user + t.system + t.children_user + t.children_system
 
     def start(self) -> tuple:
         return self._read()
@@ -83,12 +79,7 @@ class OtherLoad:
             self.samples.append(max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0))
 
     def summary(self) -> str:
-        if not self.samples:
-            return "other load: not measured"
-        return (
-            f"other processes' load during the timed runs: mean {statistics.fmean(self.samples):.2f} cores, "
-            f"max {max(self.samples):.2f} (of {CORES}); load average now {os.getloadavg()[0]:.2f}"
-        )
+        return other_load_summary(self.samples)
 
 
 @dataclass

@@ -67,9 +67,8 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import accelrt.models  # noqa: E402
 import ray_bench_udfs as udfs  # noqa: E402
+from machine import CORES, machine_busy, other_load_summary  # noqa: E402
 from ray_cluster import Cluster  # noqa: E402
-
-CORES = len(os.sched_getaffinity(0))
 MiB = 1 << 20
 
 # Chosen on a 2-core machine with two actors of one CPU each, from sweeps with this script:
@@ -103,13 +102,6 @@ def _cpu_by_process() -> Dict[int, tuple]:
                 continue
             out[int(entry.name)] = (int(fields[3]), sum(int(v) for v in fields[11:15]) / tick)
     return out
-
-
-def _machine_busy() -> float:
-    """CPU seconds all cores have been busy since boot (/proc/stat)."""
-    with open("/proc/stat") as f:
-        v = [int(n) for n in f.readline().split()[1:]]
-    return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -147,13 +139,13 @@ class CpuMeter:
         return ours, others
 
     def start(self) -> tuple:
-        return (time.perf_counter(), _machine_busy(), *self._split())
+        return (time.perf_counter(), machine_busy(), *self._split())
 
     def stop(self, start: tuple) -> Cpu:
         wall0, busy0, ours0, others0 = start
         ours1, others1 = self._split()
         wall = max(time.perf_counter() - wall0, 1e-9)
-        busy = _machine_busy() - busy0
+        busy = machine_busy() - busy0
         by_others = sum(c - others0.get(pid, 0.0) for pid, c in others1.items())
         by_ours = sum(c - ours0.get(pid, 0.0) for pid, c in ours1.items())
         cpu = Cpu(wall=wall, busy=busy, others=min(max(0.0, min(by_others, busy - by_ours)), busy))
@@ -161,12 +153,7 @@ class CpuMeter:
         return cpu
 
     def summary(self) -> str:
-        if not self.samples:
-            return "other load: not measured"
-        return (
-            f"other processes' load during the timed runs: mean {statistics.fmean(self.samples):.2f} cores, "
-            f"max {max(self.samples):.2f} (of {CORES}); load average now {os.getloadavg()[0]:.2f}"
-        )
+        return other_load_summary(self.samples)
 
 
 # -- modes and runs ----------------------------------------------------------------------------
@@ -382,8 +369,12 @@ def main() -> None:
 
     try:
         if args.local:
-            ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-            where = f"local Ray (ray.init(), {CORES} CPUs)"
+            # Logical CPUs for the actors and one more for the read stage: with only the
+            # cores' worth, the actors take every CPU and the read tasks never start (the
+            # two-node cluster has 4 on 2 cores for the same reason).
+            cpus = max(CORES, int(args.actors * args.cpus_per_actor + 0.999) + 1)
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+            where = f"local Ray (ray.init(num_cpus={cpus}), {CORES} cores)"
         else:
             cluster = Cluster(head_cpus=2)
             cluster.add_node(cpus=2)
